@@ -1,0 +1,27 @@
+"""autopilot-local: SageMaker Autopilot's tabular AutoML job, on a laptop, offline, in minutes."""
+
+import os
+
+# Busy-waiting OpenMP threads slow XGBoost tens of times when another process holds a core; trials run one
+# thread each in parallel processes, so idle threads should sleep. Must be set before the libraries load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .config import JobConfig  # noqa: E402
+from .errors import InputError  # noqa: E402
+
+__all__ = ["JobConfig", "InputError", "run_job", "load_best_model"]
+__version__ = "0.1.0"
+
+
+def run_job(config: JobConfig, reporter=None) -> dict:
+    """Run an AutoML job and return its DescribeAutoMLJobV2 document (see `autopilot_local.job.run_job`)."""
+    from .job import run_job as _run_job
+
+    return _run_job(config, reporter)
+
+
+def load_best_model(job_dir):
+    """The best candidate of a finished job, as a `CandidateModel` that predicts from raw rows."""
+    from .predict import load_best_model as _load
+
+    return _load(job_dir)

@@ -1,0 +1,163 @@
+"""The algorithms of Autopilot's HYPERPARAMETER_TUNING mode: estimator factories and search spaces.
+
+Hyperparameter names and ranges are Autopilot's own (as its candidate notebooks print them), so a reader can hold
+our candidates against a cloud job's; each factory maps them onto the scikit-learn or XGBoost estimator that
+plays the algorithm's part here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
+
+from .config import REGRESSION
+
+
+@dataclass(frozen=True)
+class Range:
+    """One tunable hyperparameter: Autopilot's ContinuousParameter or IntegerParameter, linear or log scaled."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def to_dict(self) -> dict:
+        kind = "Integer" if self.integer else "Continuous"
+        return {"Name": self.name, "Type": kind, "MinValue": self.low, "MaxValue": self.high,
+                "ScalingType": "Logarithmic" if self.log else "Linear"}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str
+    short_name: str  # as in Autopilot's tuning job names ("xgb", "ll", "mlp")
+    ranges: tuple[Range, ...]
+    defaults: dict  # the first, hand-picked configuration each candidate starts from
+
+    def static_hyperparameters(self, problem_type: str, n_classes: int) -> dict:
+        return _STATIC[self.name](problem_type, n_classes)
+
+    def build(self, problem_type: str, n_classes: int, params: dict, seed: int):
+        """An unfitted estimator for these hyperparameters (single-threaded: parallelism is across trials)."""
+        static = self.static_hyperparameters(problem_type, n_classes)
+        return _BUILDERS[self.name](problem_type, static | params, seed)
+
+
+XGBOOST = Algorithm(
+    "xgboost",
+    "xgb",
+    (
+        Range("num_round", 64, 1024, log=True, integer=True),
+        Range("max_depth", 2, 8, log=True, integer=True),
+        Range("eta", 1e-3, 1.0, log=True),
+        Range("gamma", 1e-6, 64.0, log=True),
+        Range("min_child_weight", 1e-6, 32.0, log=True),
+        Range("subsample", 0.5, 1.0),
+        Range("colsample_bytree", 0.3, 1.0),
+        Range("lambda", 1e-6, 2.0, log=True),
+        Range("alpha", 1e-6, 2.0, log=True),
+    ),
+    {"num_round": 300, "max_depth": 6, "eta": 0.1, "gamma": 1e-6, "min_child_weight": 1.0, "subsample": 0.8,
+     "colsample_bytree": 0.8, "lambda": 1.0, "alpha": 1e-6},
+)
+LINEAR_LEARNER = Algorithm(
+    "linear-learner",
+    "ll",
+    (
+        Range("wd", 1e-7, 1.0, log=True),
+        Range("l1", 1e-7, 1.0, log=True),
+        Range("learning_rate", 1e-5, 1.0, log=True),
+    ),
+    {"wd": 1e-4, "l1": 1e-7, "learning_rate": 1e-2},
+)
+MLP = Algorithm(
+    "mlp",
+    "mlp",
+    (
+        Range("num_layers", 1, 3, integer=True),
+        Range("layer_size", 16, 512, log=True, integer=True),
+        Range("learning_rate", 1e-4, 1e-1, log=True),
+        Range("wd", 1e-7, 1e-1, log=True),
+        Range("mini_batch_size", 32, 512, log=True, integer=True),
+    ),
+    {"num_layers": 2, "layer_size": 128, "learning_rate": 1e-3, "wd": 1e-4, "mini_batch_size": 128},
+)
+ALGORITHMS = {a.name: a for a in (XGBOOST, LINEAR_LEARNER, MLP)}
+
+
+def _xgboost_static(problem_type: str, n_classes: int) -> dict:
+    if problem_type == REGRESSION:
+        return {"objective": "reg:squarederror"}
+    if n_classes == 2:
+        return {"objective": "binary:logistic"}
+    return {"objective": "multi:softprob", "num_class": n_classes}
+
+
+def _xgboost(problem_type: str, p: dict, seed: int):
+    import xgboost
+
+    kwargs = dict(
+        n_estimators=int(p["num_round"]), max_depth=int(p["max_depth"]), learning_rate=p["eta"], gamma=p["gamma"],
+        min_child_weight=p["min_child_weight"], subsample=p["subsample"], colsample_bytree=p["colsample_bytree"],
+        reg_lambda=p["lambda"], reg_alpha=p["alpha"], objective=p["objective"], tree_method="hist", n_jobs=1,
+        random_state=seed, verbosity=0,
+    )
+    if problem_type == REGRESSION:
+        return xgboost.XGBRegressor(**kwargs)
+    return xgboost.XGBClassifier(**kwargs)
+
+
+def _linear_static(problem_type: str, n_classes: int) -> dict:
+    predictor = {REGRESSION: "regressor"}.get(problem_type, "binary_classifier" if n_classes == 2 else "multiclass_classifier")
+    return {"predictor_type": predictor, "epochs": 50, "normalize_label": problem_type == REGRESSION}
+
+
+def _linear_learner(problem_type: str, p: dict, seed: int):
+    # linear-learner's wd (L2) and l1 become SGD's elastic-net penalty; the label is standardised for regression,
+    # as linear-learner's normalize_label does, so the step size means the same whatever the target's scale.
+    penalty = p["wd"] + p["l1"]
+    common = dict(
+        penalty="elasticnet", alpha=penalty, l1_ratio=p["l1"] / penalty, learning_rate="adaptive",
+        eta0=p["learning_rate"], max_iter=int(p["epochs"]), tol=1e-4, random_state=seed,
+    )
+    if problem_type == REGRESSION:
+        return TransformedTargetRegressor(SGDRegressor(loss="squared_error", **common), transformer=StandardScaler())
+    return SGDClassifier(loss="log_loss", **common)
+
+
+def _mlp_static(problem_type: str, n_classes: int) -> dict:
+    return {"epochs": 200, "early_stopping": True, "n_iter_no_change": 10}
+
+
+def _mlp(problem_type: str, p: dict, seed: int):
+    common = dict(
+        hidden_layer_sizes=(int(p["layer_size"]),) * int(p["num_layers"]), learning_rate_init=p["learning_rate"],
+        alpha=p["wd"], batch_size=int(p["mini_batch_size"]), max_iter=int(p["epochs"]),
+        early_stopping=p["early_stopping"], n_iter_no_change=int(p["n_iter_no_change"]), random_state=seed,
+    )
+    if problem_type == REGRESSION:
+        return TransformedTargetRegressor(MLPRegressor(**common), transformer=StandardScaler())
+    return MLPClassifier(**common)
+
+
+_STATIC = {"xgboost": _xgboost_static, "linear-learner": _linear_static, "mlp": _mlp_static}
+_BUILDERS = {"xgboost": _xgboost, "linear-learner": _linear_learner, "mlp": _mlp}
+
+
+def predict_raw(estimator, X, problem_type: str, n_classes: int) -> np.ndarray:
+    """Regression values, or class probabilities with one column for each of the ``n_classes`` label codes."""
+    if problem_type == REGRESSION:
+        return np.asarray(estimator.predict(X), dtype=float)
+    proba = np.asarray(estimator.predict_proba(X), dtype=float)
+    if proba.shape[1] == n_classes:
+        return proba
+    full = np.zeros((proba.shape[0], n_classes))  # a class absent from this fit's rows gets probability 0
+    full[:, np.asarray(estimator.classes_, dtype=int)] = proba
+    return full

@@ -1,0 +1,222 @@
+"""Candidate pipelines: Autopilot's dpp recipes as declarative definitions.
+
+A `CandidateDefinition` says which transformers each column type goes through, what is applied after the
+features are merged, and which algorithm is tuned on the result. The same definition builds the scikit-learn
+pipeline the job fits, renders the generated ``dppN.py`` module and describes itself in the candidate notebook's
+words, so the three can never drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from . import transformers
+from .config import REGRESSION
+
+COLUMN_TYPES = ("numeric", "categorical", "text", "datetime")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transformer of Autopilot's vocabulary with its parameters."""
+
+    transformer: str
+    params: dict = field(default_factory=dict)
+
+    def build(self):
+        return getattr(transformers, self.transformer)(**self.params)
+
+    @property
+    def step_name(self) -> str:
+        return self.transformer.lower()
+
+
+@dataclass(frozen=True)
+class Union:
+    """Transformers applied side by side to the same columns, their outputs concatenated."""
+
+    steps: tuple[Step, ...]
+
+    def build(self):
+        return FeatureUnion([(s.step_name, s.build()) for s in self.steps])
+
+    @property
+    def step_name(self) -> str:
+        return "featureunion"
+
+
+Stage = Step | Union
+
+
+@dataclass(frozen=True)
+class CandidateDefinition:
+    """One dpp: preprocessing per column type, steps after the merge, and the algorithm it feeds."""
+
+    name: str  # "dpp0"
+    algorithm: str
+    columns: dict  # column type -> tuple of column names
+    column_stages: dict  # column type -> tuple of stages
+    merged_stages: tuple = ()
+    problem_type: str = REGRESSION
+    target: str = ""
+    labels: tuple = ()  # class labels for classification, in code order
+
+    @property
+    def label(self) -> str:
+        """Autopilot's name for a candidate pipeline: "dpp0-xgboost"."""
+        return f"{self.name}-{self.algorithm}"
+
+    def active_types(self) -> list[str]:
+        return [t for t in COLUMN_TYPES if self.columns.get(t)]
+
+    def build_feature_transform(self) -> Pipeline:
+        branches = [
+            (f"{kind}_processing", _chain(self.column_stages[kind]), list(self.columns[kind]))
+            for kind in self.active_types()
+        ]
+        column_transformer = ColumnTransformer(branches, sparse_threshold=0.3, verbose_feature_names_out=False)
+        return Pipeline([("column_transformer", column_transformer)] + [(s.step_name, s.build()) for s in self.merged_stages])
+
+    def build_label_transform(self):
+        if self.problem_type == REGRESSION:
+            return transformers.NALabelEncoder()
+        return transformers.RobustLabelEncoder(labels=list(self.labels), fill_label_value=None, include_unseen_class=True)
+
+    def description(self) -> str:
+        """The candidate notebook's sentence for this pipeline, in Autopilot's wording."""
+        parts = [f"'{kind}' features using {_describe(self.column_stages[kind])}" for kind in self.active_types()]
+        text = "This data transformation strategy first transforms " + _join(parts) + "."
+        if self.merged_stages:
+            text += f" It merges all the generated features and applies {_describe(self.merged_stages)}."
+        return text + f" The transformed data will be used to tune a *{self.algorithm}* model."
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "algorithm": self.algorithm,
+            "columns": {k: list(v) for k, v in self.columns.items()},
+            "column_stages": {k: [_stage_dict(s) for s in v] for k, v in self.column_stages.items()},
+            "merged_stages": [_stage_dict(s) for s in self.merged_stages],
+            "problem_type": self.problem_type,
+            "target": self.target,
+            "labels": list(self.labels),
+            "description": self.description(),
+        }
+
+
+def _chain(stages) -> Pipeline:
+    return Pipeline([(s.step_name, s.build()) for s in stages])
+
+
+def _stage_dict(stage: Stage) -> dict:
+    if isinstance(stage, Union):
+        return {"union": [_stage_dict(s) for s in stage.steps]}
+    return {"transformer": stage.transformer, "params": {k: _json_value(v) for k, v in stage.params.items()}}
+
+
+def _json_value(value):
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return list(value) if isinstance(value, tuple) else value
+
+
+_EXPLAIN = {
+    ("RobustImputer", "constant"): "RobustImputer (converts missing values to nan)",
+    ("RobustImputer", "median"): "RobustImputer (median)",
+}
+
+
+def _describe(stages) -> str:
+    names = []
+    for stage in stages:
+        if isinstance(stage, Union):
+            names.append(" and ".join(_describe_step(s) for s in stage.steps))
+        else:
+            names.append(_describe_step(stage))
+    return ", then ".join(names)
+
+
+def _describe_step(step: Step) -> str:
+    return _EXPLAIN.get((step.transformer, step.params.get("strategy")), step.transformer)
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --- the recipes ----------------------------------------------------------------------------------------------
+
+_NAN = float("nan")
+IMPUTE_NAN = Step("RobustImputer", {"strategy": "constant", "fill_values": _NAN})
+IMPUTE_MEDIAN = Step("RobustImputer", {"strategy": "median"})
+INDICATE = Step("RobustMissingIndicator")
+SCALE = Step("RobustStandardScaler")
+
+
+def _onehot(threshold=None, max_categories=100) -> Step:
+    return Step("ThresholdOneHotEncoder", {"threshold": threshold, "max_categories": max_categories})
+
+
+def _tfidf(max_features=1000, ngram_range=(1, 1), min_df=1, max_df=0.9) -> Step:
+    return Step("MultiColumnTfidfVectorizer",
+                {"max_features": max_features, "ngram_range": ngram_range, "min_df": min_df, "max_df": max_df})
+
+
+def _dates(mode: str) -> Step:
+    return Step("DateTimeVectorizer", {"mode": mode})
+
+
+def _pca(n_components: int) -> Step:
+    return Step("RobustPCA", {"n_components": n_components, "random_state": 0})
+
+
+# Each recipe: algorithm, then the stages for numeric, categorical, text and datetime columns, then the merged
+# stages. XGBoost reads a sparse matrix's absent entries as missing, so its numeric branch adds missing
+# indicators to keep "0" and "missing" apart; linear models and MLPs get imputed, tamed and scaled inputs.
+_RECIPES = (
+    ("xgboost", (Union((IMPUTE_NAN, INDICATE)),), (_onehot(),), (_tfidf(),), (_dates("ordinal"),), ()),
+    ("linear-learner", (Union((IMPUTE_MEDIAN, INDICATE)), Step("QuantileExtremeValuesTransformer")),
+     (_onehot(),), (_tfidf(),), (_dates("cyclic"),), (_pca(256), SCALE)),
+    ("xgboost", (IMPUTE_NAN,), (_onehot(threshold=5),), (_tfidf(2000, (1, 2), min_df=2),), (_dates("ordinal"),),
+     (SCALE,)),
+    ("mlp", (Union((IMPUTE_MEDIAN, INDICATE)), Step("QuantileExtremeValuesTransformer")), (_onehot(),),
+     (_tfidf(500),), (_dates("cyclic"),), (SCALE,)),
+    ("xgboost", (Union((IMPUTE_NAN, INDICATE)), Step("LogExtremeValuesTransformer")), (_onehot(threshold=0.01),),
+     (_tfidf(500),), (_dates("cyclic"),), ()),
+    ("linear-learner", (IMPUTE_MEDIAN,), (_onehot(),), (_tfidf(),), (_dates("cyclic"),), (SCALE,)),
+    ("xgboost", (IMPUTE_MEDIAN,), (_onehot(),), (_tfidf(),), (_dates("ordinal"),), (_pca(128), SCALE)),
+    ("linear-learner", (Union((IMPUTE_MEDIAN, INDICATE)), Step("LogExtremeValuesTransformer")),
+     (_onehot(threshold=5),), (_tfidf(2000, (1, 2), min_df=2),), (_dates("cyclic"),), (SCALE,)),
+    ("mlp", (IMPUTE_MEDIAN, Step("LogExtremeValuesTransformer")), (_onehot(),), (_tfidf(),), (_dates("cyclic"),),
+     (_pca(128), SCALE)),
+    ("xgboost", (Union((IMPUTE_NAN, INDICATE)),), (_onehot(threshold=3, max_categories=250),), (_tfidf(5000),),
+     (_dates("ordinal"),), ()),
+)
+
+
+def generate_candidates(column_types, target: str, problem_type: str, algorithms, labels=()) -> list[CandidateDefinition]:
+    """Autopilot's candidate pipelines for this data: ten recipes, numbered dpp0.. over the chosen algorithms.
+
+    ``column_types`` maps each column type to its feature columns. When only some algorithms are allowed, the
+    recipes of the others are left out rather than re-assigned, so each dpp keeps the preprocessing its algorithm
+    needs.
+    """
+    columns = {kind: tuple(column_types.get(kind, ())) for kind in COLUMN_TYPES}
+    chosen = [r for r in _RECIPES if r[0] in algorithms]
+    return [
+        CandidateDefinition(
+            name=f"dpp{i}",
+            algorithm=algorithm,
+            columns=columns,
+            column_stages=dict(zip(COLUMN_TYPES, stages)),
+            merged_stages=merged,
+            problem_type=problem_type,
+            target=target,
+            labels=tuple(labels),
+        )
+        for i, (algorithm, *stages, merged) in enumerate(chosen)
+    ]

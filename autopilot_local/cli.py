@@ -1,0 +1,205 @@
+"""The ``autopilot-local`` command: thin over the job, the artifacts and the model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import InputError
+
+EXIT_INPUT_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except InputError as error:
+        print(f"autopilot-local: error: {error}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print("autopilot-local: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autopilot-local", description="SageMaker Autopilot's AutoML job, locally.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run an AutoML job on a table")
+    run.add_argument("data", nargs="?", help="training data: CSV (header present; .gz or .zip too) or Parquet")
+    run.add_argument("--target", help="the column to predict (TargetAttributeName)")
+    run.add_argument("--job-name", help="AutoMLJobName (default: the file's name and a timestamp)")
+    run.add_argument("--output", help="folder the job folder is written into (default ./jobs)")
+    run.add_argument("--problem-type", choices=["Regression", "BinaryClassification", "MulticlassClassification"])
+    run.add_argument("--objective", help="objective metric, e.g. MSE, F1, Accuracy, AUC")
+    run.add_argument("--max-candidates", type=int, help="MaxCandidates (default 250)")
+    run.add_argument("--max-runtime-per-training-job", type=int, metavar="S", help="MaxRuntimePerTrainingJobInSeconds")
+    run.add_argument("--max-job-runtime", type=int, metavar="S", help="MaxAutoMLJobRuntimeInSeconds")
+    run.add_argument("--validation-fraction", type=float, help="ValidationFraction (default 0.2)")
+    run.add_argument("--validation-data", help="a separate validation file (Autopilot's validation channel)")
+    run.add_argument("--algorithms", help="comma-separated: xgboost,linear-learner,mlp")
+    run.add_argument("--mode", help="HYPERPARAMETER_TUNING (AUTO resolves to it)")
+    run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--allow-small", action="store_true", default=None, help="allow fewer than 500 rows")
+    run.add_argument("--candidate-definitions-only", action="store_true", default=None,
+                     help="stop after generating the candidates (GenerateCandidateDefinitionsOnly)")
+    run.add_argument("--request", metavar="FILE", help="a CreateAutoMLJobV2 request JSON; flags override it")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or leaderboard")
+    run.set_defaults(handler=_run)
+
+    for name, help_text, handler in (
+        ("describe", "print the job's DescribeAutoMLJobV2 JSON", _describe),
+        ("candidates", "print the job's ListCandidatesForAutoMLJob JSON", _candidates),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("job", help="the job folder")
+        command.set_defaults(handler=handler)
+
+    predict = commands.add_parser("predict", help="batch transform: predict rows of a file with the best candidate")
+    predict.add_argument("job", help="the job folder")
+    predict.add_argument("data", help="CSV or Parquet with the training columns (the target may be absent)")
+    predict.add_argument("--output", help="write here instead of standard output")
+    predict.add_argument("--probabilities", action="store_true", help="add the probability of each class")
+    predict.set_defaults(handler=_predict)
+
+    demo = commands.add_parser("demo", help="a full job on the Ames housing prices, in about a minute")
+    demo.add_argument("--output", default="jobs", help="folder the job folder is written into (default ./jobs)")
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _run(args) -> int:
+    from .config import JobConfig
+
+    settings = {
+        "data": args.data, "target": args.target, "job_name": args.job_name, "output_dir": args.output,
+        "problem_type": args.problem_type, "objective": args.objective, "max_candidates": args.max_candidates,
+        "max_runtime_per_training_job": args.max_runtime_per_training_job, "max_job_runtime": args.max_job_runtime,
+        "validation_fraction": args.validation_fraction, "validation_data": args.validation_data,
+        "algorithms": tuple(a.strip() for a in args.algorithms.split(",")) if args.algorithms else None,
+        "mode": "HYPERPARAMETER_TUNING" if args.mode == "AUTO" else args.mode, "seed": args.seed,
+        "allow_small": args.allow_small, "candidate_definitions_only": args.candidate_definitions_only,
+    }
+    if args.request:
+        config = JobConfig.from_request_file(args.request, **settings)
+    else:
+        if not args.data or not args.target:
+            raise InputError("run needs a data file and --target (or --request FILE)")
+        config = JobConfig(**{k: v for k, v in settings.items() if v is not None})
+    return _run_config(config, args.quiet)
+
+
+def _run_config(config, quiet: bool) -> int:
+    from .job import run_job
+    from .progress import Reporter, RichReporter
+
+    started = time.time()
+    try:
+        document = run_job(config, Reporter() if quiet else RichReporter())
+    except InputError:
+        raise
+    except Exception as error:
+        print(f"autopilot-local: job {config.job_name} failed: {error}", file=sys.stderr)
+        return 1
+    if not quiet:
+        _print_summary(config.job_dir, document, time.time() - started)
+    return 0
+
+
+def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .artifacts import read_json
+
+    console = Console()
+    candidates = read_json(job_dir / "candidates.json")["Candidates"] if (job_dir / "candidates.json").exists() else []
+    if candidates:
+        metric = document["AutoMLJobObjective"]["MetricName"]
+        table = Table(title=f"Leaderboard (top 10 of {len(candidates)})")
+        for column in ("#", "candidate", "pipeline", "algorithm", metric, "seconds"):
+            table.add_column(column, justify="right" if column in ("#", metric, "seconds") else "left")
+        for rank, candidate in enumerate(c for c in candidates[:10] if "FinalAutoMLJobObjectiveMetric" in c):
+            name = candidate["CandidateName"]
+            _, dpp, algo = _pipeline_of(name)
+            seconds_used = _seconds(candidate)
+            value = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
+            table.add_row(str(rank + 1), name, dpp, algo, f"{value:.5g}", f"{seconds_used:.1f}")
+        console.print(table)
+    status = f"{document['AutoMLJobStatus']} ({document['AutoMLJobSecondaryStatus']})"
+    console.print(f"Job {document['AutoMLJobName']}: {status} in {seconds:.0f} s")
+    if "BestCandidate" in document:
+        best = document["BestCandidate"]
+        metric = best["FinalAutoMLJobObjectiveMetric"]
+        console.print(f"Best candidate {best['CandidateName']}: {metric['MetricName']} = {metric['Value']:.6g}")
+    console.print(f"Results: {job_dir.resolve()}")
+
+
+def _pipeline_of(candidate_name: str) -> tuple[str, str, str]:
+    from .algorithms import ALGORITHMS
+
+    parts = candidate_name.split("-")
+    short = {a.short_name: a.name for a in ALGORITHMS.values()}
+    for i, part in enumerate(parts):
+        if part.startswith("dpp") and part[3:].isdigit() and i + 1 < len(parts) and parts[i + 1] in short:
+            return "-".join(parts[:i]), part, short[parts[i + 1]]
+    return candidate_name, "", ""
+
+
+def _seconds(candidate: dict) -> float:
+    from datetime import datetime
+
+    start = datetime.fromisoformat(candidate["CreationTime"])
+    end = datetime.fromisoformat(candidate.get("EndTime", candidate["CreationTime"]))
+    return (end - start).total_seconds()
+
+
+def _job_file(job: str, name: str) -> Path:
+    path = Path(job) / name
+    if not path.exists():
+        raise InputError(f"{job} is not a job folder (no {name})")
+    return path
+
+
+def _describe(args) -> int:
+    print(_job_file(args.job, "job.json").read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def _candidates(args) -> int:
+    print(_job_file(args.job, "candidates.json").read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def _predict(args) -> int:
+    from .io import read_table
+    from .predict import load_best_model, prediction_table
+
+    model = load_best_model(Path(args.job))
+    rows = read_table(args.data)
+    table = prediction_table(model, rows, probabilities=args.probabilities)
+    text = table.to_csv(index=False, header=args.probabilities)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import demo_config
+
+    config = demo_config(args.output)
+    print(f"Demo: predicting sale prices of {config.data} (Ames housing), "
+          f"{config.max_candidates} candidates or {config.max_job_runtime} s", file=sys.stderr)
+    return _run_config(config, args.quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""`JobConfig`: the CreateAutoMLJobV2 tabular request, validated, with Autopilot's defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+
+REGRESSION = "Regression"
+BINARY = "BinaryClassification"
+MULTICLASS = "MulticlassClassification"
+PROBLEM_TYPES = (REGRESSION, BINARY, MULTICLASS)
+
+# Objective metrics Autopilot accepts per problem type; the first is its default.
+OBJECTIVES = {
+    REGRESSION: ("MSE", "MAE", "R2", "RMSE"),
+    BINARY: ("F1", "Accuracy", "AUC", "BalancedAccuracy", "Precision", "Recall"),
+    MULTICLASS: ("Accuracy", "BalancedAccuracy", "F1macro", "PrecisionMacro", "RecallMacro"),
+}
+MINIMIZED_OBJECTIVES = frozenset({"MSE", "MAE", "RMSE"})
+
+HYPERPARAMETER_TUNING = "HYPERPARAMETER_TUNING"
+MODES = (HYPERPARAMETER_TUNING,)
+TUNING_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
+
+MIN_TRAINING_ROWS = 500  # Autopilot refuses smaller training sets
+JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+DEFAULT_MAX_CANDIDATES = 250  # the managed flow's default
+MAX_CANDIDATES_LIMIT = 750
+MAX_JOB_RUNTIME_LIMIT = 30 * 24 * 3600
+
+
+def objective_direction(metric: str) -> str:
+    """Autopilot's ``Type`` of an objective: "Minimize" or "Maximize"."""
+    return "Minimize" if metric in MINIMIZED_OBJECTIVES else "Maximize"
+
+
+def default_job_name(data_path: str | Path, now: float | None = None) -> str:
+    """A name Autopilot accepts (<= 32 chars of [a-zA-Z0-9-]): the data file's stem and a timestamp."""
+    stem = Path(str(data_path)).name.split(".")[0]
+    stem = re.sub(r"[^a-zA-Z0-9]+", "-", stem).strip("-")[:16].strip("-") or "automl"
+    stamp = time.strftime("%y%m%d-%H%M%S", time.localtime(now))
+    return f"{stem}-{stamp}"
+
+
+@dataclass
+class JobConfig:
+    """One AutoML job's request, in CreateAutoMLJobV2's terms (tabular problem type config)."""
+
+    data: str
+    target: str
+    job_name: str = ""
+    output_dir: str = "jobs"
+    problem_type: str | None = None
+    objective: str | None = None
+    max_candidates: int | None = None
+    max_runtime_per_training_job: int | None = None
+    max_job_runtime: int | None = None
+    validation_fraction: float = 0.2
+    validation_data: str | None = None
+    mode: str = HYPERPARAMETER_TUNING
+    algorithms: tuple[str, ...] = TUNING_ALGORITHMS
+    seed: int = 0
+    allow_small: bool = False
+    candidate_definitions_only: bool = False
+    cloud_only_settings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.job_name = self.job_name or default_job_name(self.data)
+        self.algorithms = tuple(self.algorithms)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise `InputError` naming the first setting that Autopilot would reject."""
+        if not JOB_NAME_PATTERN.match(self.job_name):
+            raise InputError(
+                f"job name {self.job_name!r} is not valid: use 1-32 letters, digits and hyphens, "
+                "starting with a letter or digit"
+            )
+        if not self.target:
+            raise InputError("no target column given")
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
+            raise InputError(f"problem type {self.problem_type!r} is not one of {', '.join(PROBLEM_TYPES)}")
+        if self.objective is not None:
+            known = {m for metrics in OBJECTIVES.values() for m in metrics}
+            if self.objective not in known:
+                raise InputError(f"objective metric {self.objective!r} is not one of {', '.join(sorted(known))}")
+            if self.problem_type is not None:
+                self.check_objective(self.problem_type)
+        if self.max_candidates is not None and not 1 <= self.max_candidates <= MAX_CANDIDATES_LIMIT:
+            raise InputError(f"MaxCandidates must be between 1 and {MAX_CANDIDATES_LIMIT}, got {self.max_candidates}")
+        for name in ("max_runtime_per_training_job", "max_job_runtime"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= MAX_JOB_RUNTIME_LIMIT:
+                raise InputError(f"{name.replace('_', ' ')} must be between 1 and {MAX_JOB_RUNTIME_LIMIT} s, got {value}")
+        if not 0 < self.validation_fraction < 1:
+            raise InputError(f"validation fraction must be strictly between 0 and 1, got {self.validation_fraction}")
+        if self.mode not in MODES:
+            raise InputError(f"mode {self.mode!r} is not supported; available: {', '.join(MODES)}")
+        unknown = [a for a in self.algorithms if a not in TUNING_ALGORITHMS]
+        if unknown or not self.algorithms:
+            raise InputError(
+                f"algorithm(s) {', '.join(unknown) or '(none)'} not available in {self.mode}; "
+                f"choose from {', '.join(TUNING_ALGORITHMS)}"
+            )
+
+    def check_objective(self, problem_type: str) -> None:
+        if self.objective is not None and self.objective not in OBJECTIVES[problem_type]:
+            raise InputError(
+                f"objective metric {self.objective!r} does not fit a {problem_type} problem; "
+                f"use one of {', '.join(OBJECTIVES[problem_type])}"
+            )
+
+    def resolved_objective(self, problem_type: str) -> str:
+        self.check_objective(problem_type)
+        return self.objective or OBJECTIVES[problem_type][0]
+
+    @property
+    def effective_max_candidates(self) -> int:
+        return self.max_candidates or DEFAULT_MAX_CANDIDATES
+
+    @property
+    def job_dir(self) -> Path:
+        return Path(self.output_dir) / self.job_name
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"algorithms": list(self.algorithms)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JobConfig":
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+    # --- the AWS request shape -------------------------------------------------------------------------------
+
+    def to_request(self) -> dict:
+        """This config as a CreateAutoMLJobV2 request body (local paths stand in for S3 URIs)."""
+        criteria = {
+            key: value
+            for key, value in (
+                ("MaxCandidates", self.max_candidates),
+                ("MaxRuntimePerTrainingJobInSeconds", self.max_runtime_per_training_job),
+                ("MaxAutoMLJobRuntimeInSeconds", self.max_job_runtime),
+            )
+            if value is not None
+        }
+        tabular = {
+            "TargetAttributeName": self.target,
+            "Mode": self.mode,
+            "GenerateCandidateDefinitionsOnly": self.candidate_definitions_only,
+            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": list(self.algorithms)}]},
+        }
+        if criteria:
+            tabular["CompletionCriteria"] = criteria
+        if self.problem_type:
+            tabular["ProblemType"] = self.problem_type
+        request = {
+            "AutoMLJobName": self.job_name,
+            "AutoMLJobInputDataConfig": [_channel("training", self.data)]
+            + ([_channel("validation", self.validation_data)] if self.validation_data else []),
+            "OutputDataConfig": {"S3OutputPath": str(Path(self.output_dir).resolve())},
+            "AutoMLProblemTypeConfig": {"TabularJobConfig": tabular},
+            "RoleArn": "arn:aws:iam::000000000000:role/autopilot-local",
+        }
+        if not self.validation_data:
+            request["DataSplitConfig"] = {"ValidationFraction": self.validation_fraction}
+        if self.objective:
+            request["AutoMLJobObjective"] = {"MetricName": self.objective}
+        return request
+
+    @classmethod
+    def from_request(cls, request: dict, **overrides) -> "JobConfig":
+        """Build a config from a CreateAutoMLJobV2 (or CreateAutoMLJob) request body, as the AWS CLI takes it."""
+        try:
+            return cls(**(_settings_from_request(request) | {k: v for k, v in overrides.items() if v is not None}))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise InputError(f"the request is not a CreateAutoMLJobV2 tabular request: missing or bad {error}") from None
+
+    @classmethod
+    def from_request_file(cls, path: str | Path, **overrides) -> "JobConfig":
+        try:
+            request = json.loads(Path(path).read_text())
+        except OSError as error:
+            raise InputError(f"cannot read request file {path}: {error.strerror}") from None
+        except json.JSONDecodeError as error:
+            raise InputError(f"request file {path} is not valid JSON: {error.msg} at line {error.lineno}") from None
+        return cls.from_request(request, **overrides)
+
+
+def _channel(kind: str, path: str) -> dict:
+    content_type = "x-application/vnd.amazon+parquet" if str(path).endswith(".parquet") else "text/csv;header=present"
+    return {
+        "ChannelType": kind,
+        "ContentType": content_type,
+        "CompressionType": "Gzip" if str(path).endswith(".gz") else "None",
+        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(path)}},
+    }
+
+
+def _settings_from_request(request: dict) -> dict:
+    if "AutoMLProblemTypeConfig" in request:  # V2
+        tabular = request["AutoMLProblemTypeConfig"]["TabularJobConfig"]
+        channels = request["AutoMLJobInputDataConfig"]
+        target = tabular["TargetAttributeName"]
+        criteria = tabular.get("CompletionCriteria", {})
+        generation = tabular.get("CandidateGenerationConfig", {})
+        split = request.get("DataSplitConfig", {})
+        settings = {
+            "mode": tabular.get("Mode", HYPERPARAMETER_TUNING),
+            "problem_type": tabular.get("ProblemType"),
+            "candidate_definitions_only": tabular.get("GenerateCandidateDefinitionsOnly", False),
+        }
+    else:  # V1 CreateAutoMLJob
+        channels = request["InputDataConfig"]
+        target = channels[0]["TargetAttributeName"]
+        job_config = request.get("AutoMLJobConfig", {})
+        criteria = job_config.get("CompletionCriteria", {})
+        generation = job_config.get("CandidateGenerationConfig", {})
+        split = job_config.get("DataSplitConfig", {})
+        settings = {
+            "mode": job_config.get("Mode", HYPERPARAMETER_TUNING),
+            "problem_type": request.get("ProblemType"),
+            "candidate_definitions_only": request.get("GenerateCandidateDefinitionsOnly", False),
+        }
+    by_kind = {c.get("ChannelType", "training"): c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels}
+    algorithms = [a for conf in generation.get("AlgorithmsConfig", []) for a in conf.get("AutoMLAlgorithms", [])]
+    output = request.get("OutputDataConfig", {}).get("S3OutputPath")
+    settings |= {
+        "data": by_kind["training"],
+        "validation_data": by_kind.get("validation"),
+        "target": target,
+        "job_name": request.get("AutoMLJobName", ""),
+        "objective": request.get("AutoMLJobObjective", {}).get("MetricName"),
+        "max_candidates": criteria.get("MaxCandidates"),
+        "max_runtime_per_training_job": criteria.get("MaxRuntimePerTrainingJobInSeconds"),
+        "max_job_runtime": criteria.get("MaxAutoMLJobRuntimeInSeconds"),
+        "validation_fraction": split.get("ValidationFraction", 0.2),
+    }
+    if settings["mode"] == "AUTO":
+        settings["mode"] = HYPERPARAMETER_TUNING
+    if algorithms:
+        settings["algorithms"] = tuple(algorithms)
+    if output and not output.startswith("s3://"):
+        settings["output_dir"] = output
+    return settings

@@ -1,0 +1,353 @@
+"""The AutoML job: read, analyze, generate candidates, transform once per dpp, tune, select, write.
+
+Data flows one way through plain function calls; `Job` only keeps the status the job folder reports while it
+runs. Every problem with the user's input is found before the job folder is created, so bad input never leaves a
+half-made folder behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from . import artifacts, tuning
+from .analysis import ExplorationReport, analyze
+from .artifacts import JobFolder
+from .candidates import COLUMN_TYPES, generate_candidates
+from .config import MIN_TRAINING_ROWS, REGRESSION, JobConfig, objective_direction
+from .errors import InputError
+from .io import read_table
+from .model import CandidateModel
+from .progress import Reporter
+
+CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
+CV_FOLDS = 5
+
+
+@dataclass
+class PreparedData:
+    """The validated inputs of a job: what every later stage reads."""
+
+    report: ExplorationReport
+    problem_type: str
+    objective: str
+    features: pd.DataFrame  # training rows, feature columns only
+    y: np.ndarray  # encoded target of those rows
+    valid_features: pd.DataFrame | None
+    valid_y: np.ndarray | None
+    label_transform: object
+    definitions: list
+    dropped_target_rows: int
+
+
+def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
+    """Run one job to the end and return its DescribeAutoMLJobV2 document."""
+    reporter = reporter or Reporter()
+    job = Job(config, reporter)
+    data = prepare(config, job)
+    return job.execute(data)
+
+
+def prepare(config: JobConfig, job: "Job") -> PreparedData:
+    """Read and check every input; raise `InputError` before anything is written."""
+    folder = JobFolder(config.job_dir, config.job_name)
+    if folder.job_json.exists():
+        status = artifacts.read_json(folder.job_json).get("AutoMLJobStatus", "unknown")
+        raise InputError(f"{folder.root} already holds a job (status {status}); choose another --job-name or --output")
+    job.set_status("InProgress", "AnalyzingData", write=False)
+    frame = read_table(config.data)
+    _check_target_column(frame, config.target, config.data)
+    report = analyze(frame, config.target, config.problem_type, seed=config.seed)
+    problem_type = config.problem_type or report.problem_type
+    objective = config.resolved_objective(problem_type)
+    label_transform = _label_transform(problem_type, frame[config.target])
+    columns = _feature_columns(frame, report.column_types, config)
+    features, y, dropped = _labelled_rows(frame, config.target, columns, problem_type, label_transform)
+    if len(features) < MIN_TRAINING_ROWS and not config.allow_small:
+        raise InputError(
+            f"{config.data} has {len(features)} rows with a target value; Autopilot needs at least "
+            f"{MIN_TRAINING_ROWS} (pass --allow-small to run anyway)"
+        )
+    valid_features = valid_y = None
+    if config.validation_data:
+        valid = read_table(config.validation_data)
+        _check_target_column(valid, config.target, config.validation_data)
+        missing = [c for c in columns if c not in valid.columns]
+        if missing:
+            raise InputError(f"validation file {config.validation_data} lacks column(s) {', '.join(map(repr, missing))}")
+        valid_features, valid_y, _ = _labelled_rows(valid, config.target, columns, problem_type, label_transform)
+        if len(valid_features) == 0:
+            raise InputError(f"validation file {config.validation_data} has no rows with a target value")
+    typed = {kind: getattr(report.column_types, kind) for kind in COLUMN_TYPES}
+    labels = tuple(getattr(label_transform, "classes_", ()))
+    definitions = generate_candidates(typed, config.target, problem_type, config.algorithms, labels)
+    return PreparedData(report, problem_type, objective, features, y, valid_features, valid_y, label_transform,
+                        definitions, dropped)
+
+
+def _check_target_column(frame: pd.DataFrame, target: str, path) -> None:
+    if target not in frame.columns:
+        shown = ", ".join(map(repr, list(frame.columns)[:20])) + (" ..." if frame.shape[1] > 20 else "")
+        raise InputError(f"target column {target!r} is not in {path} (columns: {shown})")
+
+
+def _feature_columns(frame: pd.DataFrame, column_types, config: JobConfig) -> list[str]:
+    """The columns the candidates use, in the file's order; excluded columns never enter a pipeline."""
+    used = {c for kind in COLUMN_TYPES for c in getattr(column_types, kind)}
+    columns = [c for c in frame.columns if c in used]
+    if not columns:
+        reasons = "; ".join(f"{c!r}: {r}" for c, r in column_types.excluded.items()) or "no columns besides the target"
+        raise InputError(f"{config.data} has no usable feature columns ({reasons})")
+    return columns
+
+
+def _label_transform(problem_type: str, target: pd.Series):
+    from .transformers import NALabelEncoder, RobustLabelEncoder
+
+    if problem_type == REGRESSION:
+        return NALabelEncoder().fit(target)
+    present = target.dropna()
+    return RobustLabelEncoder().fit(present)
+
+
+def _labelled_rows(frame, target, columns, problem_type, label_transform) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Feature rows whose target is present and valid, their encoded target, and how many rows were dropped."""
+    values = frame[target]
+    if problem_type == REGRESSION:
+        y = label_transform.transform(values)
+        keep = np.isfinite(y)
+    else:
+        keep = values.notna().to_numpy() & (values.astype(object).astype(str).str.strip() != "").to_numpy()
+        y = np.full(len(values), -1, dtype=np.int64)
+        y[keep] = label_transform.transform(values[keep])
+    features = frame.loc[keep, columns].reset_index(drop=True)
+    return features, y[keep], int((~keep).sum())
+
+
+class Job:
+    """One running job's status and the files that report it."""
+
+    def __init__(self, config: JobConfig, reporter: Reporter):
+        self.config = config
+        self.reporter = reporter
+        self.folder = JobFolder(config.job_dir, config.job_name)
+        self.created = time.time()
+        self.status, self.secondary_status = "InProgress", "Starting"
+        self.history = [{"Status": "InProgress", "SecondaryStatus": "Starting", "Time": artifacts.iso_time(self.created)}]
+        self.failure_reason = ""
+        self.partial_failures: list[str] = []
+        self.best: dict | None = None
+        self.problem_type = self.objective = None
+        self.ended: float | None = None
+
+    # --- status -----------------------------------------------------------------------------------------------
+
+    def set_status(self, status: str, secondary: str, write: bool = True) -> None:
+        self.status, self.secondary_status = status, secondary
+        self.history.append({"Status": status, "SecondaryStatus": secondary, "Time": artifacts.iso_time(time.time())})
+        if write:  # before the folder exists the input may still be refused: nothing to report yet
+            self.reporter.stage(secondary)
+            self.write_describe()
+
+    def describe(self) -> dict:
+        """This job as DescribeAutoMLJobV2 returns it."""
+        request = self.config.to_request()
+        now = self.ended or time.time()
+        document = {
+            "AutoMLJobName": self.config.job_name,
+            "AutoMLJobArn": artifacts.arn("automl-job", self.config.job_name),
+            "AutoMLJobInputDataConfig": request["AutoMLJobInputDataConfig"],
+            "OutputDataConfig": request["OutputDataConfig"],
+            "RoleArn": request["RoleArn"],
+            "AutoMLProblemTypeConfig": request["AutoMLProblemTypeConfig"],
+            "AutoMLProblemTypeConfigName": "Tabular",
+            "CreationTime": artifacts.iso_time(self.created),
+            "LastModifiedTime": artifacts.iso_time(now),
+            "AutoMLJobStatus": self.status,
+            "AutoMLJobSecondaryStatus": self.secondary_status,
+        }
+        if "DataSplitConfig" in request:
+            document["DataSplitConfig"] = request["DataSplitConfig"]
+        if self.objective:
+            document["AutoMLJobObjective"] = {"MetricName": self.objective}
+            document["ResolvedAttributes"] = {
+                "AutoMLJobObjective": {"MetricName": self.objective},
+                "CompletionCriteria": {
+                    "MaxCandidates": self.config.effective_max_candidates,
+                    **({"MaxRuntimePerTrainingJobInSeconds": self.config.max_runtime_per_training_job}
+                       if self.config.max_runtime_per_training_job else {}),
+                    **({"MaxAutoMLJobRuntimeInSeconds": self.config.max_job_runtime} if self.config.max_job_runtime else {}),
+                },
+                "AutoMLProblemTypeResolvedAttributes": {"TabularResolvedAttributes": {"ProblemType": self.problem_type}},
+            }
+        if self.ended:
+            document["EndTime"] = artifacts.iso_time(self.ended)
+        if self.failure_reason:
+            document["FailureReason"] = self.failure_reason
+        if self.partial_failures:
+            document["PartialFailureReasons"] = [{"PartialFailureMessage": m} for m in self.partial_failures[:5]]
+        if self.best:
+            document["BestCandidate"] = self.best
+        return document
+
+    def write_describe(self) -> None:
+        artifacts.write_json(self.folder.job_json, self.describe())
+        artifacts.write_json(self.folder.history_json, self.history)
+
+    # --- the stages -------------------------------------------------------------------------------------------
+
+    def execute(self, data: PreparedData) -> dict:
+        self.problem_type, self.objective = data.problem_type, data.objective
+        if data.dropped_target_rows:
+            self.partial_failures.append(f"dropped {data.dropped_target_rows} rows whose target value is missing or invalid")
+        self.folder.root.mkdir(parents=True, exist_ok=False)
+        artifacts.write_json(self.folder.request_json, self.config.to_request())
+        artifacts.write_json(self.folder.exploration_report, data.report.to_dict())
+        artifacts.write_json(self.folder.candidate_definitions, [d.to_dict() for d in data.definitions])
+        self.write_describe()
+        try:
+            if self.config.candidate_definitions_only:
+                return self._finish("Completed", "CandidateDefinitionsGenerated")
+            self.set_status("InProgress", "FeatureEngineering")
+            plan, train_rows, valid_rows = self._plan(data)
+            matrices, transforms = self._transform(data, train_rows, valid_rows)
+            self.set_status("InProgress", "ModelTuning")
+            outcome = self._tune(data, plan, matrices)
+            return self._select(data, outcome, transforms)
+        except BaseException as error:
+            self.failure_reason = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+            self.ended = time.time()
+            self.set_status("Failed", "Failed")
+            raise
+
+    def _plan(self, data: PreparedData):
+        """The rows the dpp transforms are fitted on, and how candidates are scored."""
+        n = len(data.features)
+        n_classes = 0 if data.problem_type == REGRESSION else len(data.label_transform.classes_)
+        seed = self.config.seed
+        if data.valid_features is not None:
+            return tuning.DataPlan(data.y, None, data.valid_y, n_classes), np.arange(n), None
+        if n <= CV_MAX_ROWS:
+            return tuning.DataPlan(data.y, _folds(data.y, data.problem_type, seed), None, n_classes), np.arange(n), None
+        stratify = data.y if data.problem_type != REGRESSION and np.bincount(data.y).min() >= 2 else None
+        train, valid = train_test_split(np.arange(n), test_size=self.config.validation_fraction, random_state=seed,
+                                        stratify=stratify)
+        train, valid = np.sort(train), np.sort(valid)
+        return tuning.DataPlan(data.y[train], None, data.y[valid], n_classes), train, valid
+
+    def _transform(self, data: PreparedData, train_rows, valid_rows):
+        """Fit each dpp's feature transform once and cache its output: trials then fit only the model."""
+        train_features = data.features.iloc[train_rows]
+        if valid_rows is not None:
+            valid_features = data.features.iloc[valid_rows]
+        else:
+            valid_features = data.valid_features
+        matrices, transforms = {}, {}
+        for definition in data.definitions:
+            try:
+                transform = definition.build_feature_transform()
+                train_matrix = transform.fit_transform(train_features)
+                valid_matrix = transform.transform(valid_features) if valid_features is not None else None
+            except Exception as error:
+                self.partial_failures.append(f"{definition.label}: feature transform failed: {error}")
+                continue
+            matrices[definition.label] = (train_matrix, valid_matrix)
+            transforms[definition.label] = transform
+            artifacts.dump_model(self.folder.data_processor_model(definition.name),
+                                 {"feature_transform": transform, "label_transform": data.label_transform})
+        if not matrices:
+            raise RuntimeError("every candidate's feature transform failed: " + "; ".join(self.partial_failures))
+        return matrices, transforms
+
+    def _tune(self, data: PreparedData, plan, matrices) -> tuning.Outcome:
+        budget = self.config.max_job_runtime
+        deadline = None
+        if budget:
+            # keep a sliver of the budget for selecting and writing, so the job ends within 2% of it
+            deadline = self.created + budget - min(max(0.5, 0.01 * budget), 10.0)
+        settings = tuning.Settings(
+            problem_type=data.problem_type, objective=data.objective, max_trials=self.config.effective_max_candidates,
+            deadline=deadline, per_trial_limit=self.config.max_runtime_per_training_job,
+            workers=_default_workers(), seed=self.config.seed,
+        )
+        storage = f"sqlite:///{self.folder.study_db.resolve()}"
+        self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
+        study = tuning.create_study(storage, self.config.job_name, settings, list(matrices))
+        self.reporter.start_tuning(settings.max_trials, deadline, objective_direction(data.objective), data.objective)
+        outcome = tuning.tune(study, matrices, plan, settings, on_result=self.reporter.trial)
+        self.reporter.finish_tuning()
+        return outcome
+
+    def _select(self, data: PreparedData, outcome: tuning.Outcome, transforms) -> dict:
+        if outcome.best is None:
+            reasons = {t.failure_reason for t in outcome.trials if t.failure_reason}
+            raise RuntimeError("no candidate completed" + (f": {'; '.join(sorted(reasons))[:400]}" if reasons else ""))
+        best = outcome.best
+        model = CandidateModel(
+            name=best.candidate_name(self.config.job_name),
+            feature_columns=list(data.features.columns),
+            feature_transform=transforms[best.candidate],
+            label_transform=data.label_transform,
+            estimator=outcome.best_model,
+            problem_type=data.problem_type,
+        )
+        model_path = self.folder.candidate_model(model.name, best.dpp, best.algorithm)
+        artifacts.dump_model(model_path, model)
+        documents = self._write_candidates(data, outcome, model_path)
+        self.best = documents[0]
+        if outcome.stop_reason == "Stopped":
+            return self._finish("Stopped", "Stopped")
+        return self._finish("Completed", outcome.stop_reason)
+
+    def _write_candidates(self, data: PreparedData, outcome: tuning.Outcome, model_path) -> list[dict]:
+        ranked = _rank(outcome.trials, objective_direction(data.objective))
+        documents = [
+            artifacts.candidate_document(self.folder, trial, data.objective, data.problem_type,
+                                         model_path if trial is outcome.best else None)
+            for trial in ranked
+        ]
+        artifacts.write_json(self.folder.candidates_json, {"Candidates": documents})
+        rows = [
+            {"rank": i + 1, "candidate_name": doc["CandidateName"], "pipeline": trial.dpp, "algorithm": trial.algorithm,
+             "objective_metric": data.objective, "objective_value": trial.objective, "status": trial.status,
+             "seconds": round(trial.seconds, 3), "hyperparameters": _json(trial.hyperparameters),
+             "failure_reason": trial.failure_reason}
+            for i, (trial, doc) in enumerate(zip(ranked, documents))
+        ]
+        artifacts.write_atomic(self.folder.leaderboard_csv, artifacts.leaderboard_csv(rows))
+        return documents
+
+    def _finish(self, status: str, secondary: str) -> dict:
+        self.ended = time.time()
+        self.set_status(status, secondary)
+        return self.describe()
+
+
+def _folds(y: np.ndarray, problem_type: str, seed: int) -> list:
+    index = np.zeros(len(y))
+    if problem_type != REGRESSION and np.bincount(y).min() >= CV_FOLDS:
+        splitter = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(CV_FOLDS, shuffle=True, random_state=seed)
+    return list(splitter.split(index, y))
+
+
+def _rank(trials: list, direction: str) -> list:
+    completed = [t for t in trials if t.status == tuning.COMPLETED]
+    completed.sort(key=lambda t: (t.objective if direction == "Minimize" else -t.objective, t.number))
+    return completed + [t for t in trials if t.status != tuning.COMPLETED]
+
+
+def _default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,60 @@
+"""Progress of a running job: a rich progress bar with candidates done, best objective so far and time left."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class Reporter:
+    """Silent: the base every reporter extends, and what ``--quiet`` uses."""
+
+    def stage(self, secondary_status: str) -> None:
+        pass
+
+    def start_tuning(self, total: int, deadline: float | None, direction: str, metric: str) -> None:
+        pass
+
+    def trial(self, result) -> None:
+        pass
+
+    def finish_tuning(self) -> None:
+        pass
+
+
+class RichReporter(Reporter):
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self.progress = None
+        self.best = None
+
+    def stage(self, secondary_status: str) -> None:
+        self.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {secondary_status}")
+
+    def start_tuning(self, total: int, deadline: float | None, direction: str, metric: str) -> None:
+        self.direction, self.metric, self.deadline = direction, metric, deadline
+        self.progress = Progress(
+            TextColumn("candidates"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[best]}"),
+            TimeElapsedColumn(), TextColumn("{task.fields[left]}"), console=self.console, transient=False,
+        )
+        self.task = self.progress.add_task("tuning", total=total, best="", left=self._left())
+        self.progress.start()
+
+    def trial(self, result) -> None:
+        if result.status == "Completed" and (
+            self.best is None or (result.objective < self.best if self.direction == "Minimize" else result.objective > self.best)
+        ):
+            self.best = result.objective
+        best = f"best {self.metric} {self.best:.5g}" if self.best is not None else ""
+        self.progress.update(self.task, advance=1, best=best, left=self._left())
+
+    def finish_tuning(self) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    def _left(self) -> str:
+        if self.deadline is None:
+            return ""
+        return f"{max(0, self.deadline - time.time()):.0f} s left"

@@ -1,0 +1,318 @@
+"""Multi-algorithm hyperparameter tuning: one Optuna study over (candidate pipeline, hyperparameters).
+
+Each dpp's features are computed once before tuning, so a trial only fits the model. Trials run in forked
+child processes: the cached matrices are shared copy-on-write, a trial over MaxRuntimePerTrainingJobInSeconds or
+past the job's deadline is killed outright, and a crash in native code costs one trial, not the job. Trials are
+asked in batches of ``workers`` and told back in order, so a seed and a trial budget give the same study on one
+worker or several.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+import traceback
+import warnings
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait
+
+import numpy as np
+import optuna
+
+from .algorithms import ALGORITHMS, predict_raw
+from .config import REGRESSION, objective_direction
+from .metrics import all_scores, score
+
+CANDIDATE_PARAM = "candidate"
+COMPLETED, FAILED, STOPPED = "Completed", "Failed", "Stopped"
+
+
+@dataclass
+class DataPlan:
+    """How candidates are scored: k-fold over the training rows, or a holdout validation set."""
+
+    y_train: np.ndarray  # encoded labels
+    folds: list | None = None  # [(train_index, valid_index)] for k-fold; None for holdout
+    y_valid: np.ndarray | None = None
+    n_classes: int = 0
+
+    @property
+    def kind(self) -> str:
+        return f"{len(self.folds)}-fold cross-validation" if self.folds else "holdout"
+
+
+@dataclass
+class Settings:
+    problem_type: str
+    objective: str
+    max_trials: int
+    deadline: float | None = None  # time.time() after which no trial may run
+    per_trial_limit: float | None = None
+    workers: int = 1
+    seed: int = 0
+
+    @property
+    def direction(self) -> str:
+        return objective_direction(self.objective)
+
+    def better(self, value: float, than: float | None) -> bool:
+        if than is None:
+            return True
+        return value < than if self.direction == "Minimize" else value > than
+
+
+@dataclass
+class TrialResult:
+    number: int
+    candidate: str  # "dpp0-xgboost"
+    hyperparameters: dict
+    status: str
+    objective: float | None = None
+    fold_objectives: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)  # every reported metric on the validation predictions
+    failure_reason: str = ""
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def dpp(self) -> str:
+        return self.candidate.split("-", 1)[0]
+
+    @property
+    def algorithm(self) -> str:
+        return self.candidate.split("-", 1)[1]
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+    def candidate_name(self, job_name: str) -> str:
+        """A unique, stable name that says which dpp and algorithm the candidate used."""
+        digest = hashlib.sha1(json.dumps([job_name, self.number, self.hyperparameters], sort_keys=True).encode())
+        short = ALGORITHMS[self.algorithm].short_name
+        return f"{job_name}-{self.dpp}-{short}-{self.number:03d}-{digest.hexdigest()[:8]}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Outcome:
+    trials: list
+    best: TrialResult | None
+    best_model: object | None  # the best trial's fitted model (a FoldEnsemble)
+    stop_reason: str  # "MaxCandidatesReached" | "MaxAutoMLJobRuntimeReached" | "Stopped"
+
+
+class FoldEnsemble:
+    """The best trial's models, one per fold, averaged: Autopilot's k-fold candidates predict this way."""
+
+    def __init__(self, models, problem_type: str, n_classes: int):
+        self.models = models
+        self.problem_type = problem_type
+        self.n_classes = n_classes
+
+    def predict_raw(self, X) -> np.ndarray:
+        return np.mean([predict_raw(m, X, self.problem_type, self.n_classes) for m in self.models], axis=0)
+
+
+def create_study(storage_url: str, name: str, settings: Settings, candidates: list[str]) -> optuna.Study:
+    """The job's study, with one enqueued default trial per candidate so every pipeline is tried early."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            seed=settings.seed, multivariate=True, group=True, n_startup_trials=max(10, len(candidates))
+        )
+    direction = "minimize" if settings.direction == "Minimize" else "maximize"
+    study = optuna.create_study(storage=storage_url, study_name=name, sampler=sampler, direction=direction)
+    for candidate in candidates:
+        algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
+        study.enqueue_trial({CANDIDATE_PARAM: candidate} | {_param_key(algorithm.name, k): v for k, v in algorithm.defaults.items()})
+    return study
+
+
+def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settings, on_result=None) -> Outcome:
+    """Run trials until MaxCandidates or the deadline; ``candidates`` maps "dppN-algo" to its cached matrices.
+
+    ``on_result`` is called with each `TrialResult` as it is told to the study.
+    """
+    labels = list(candidates)
+    results, best, best_model = [], None, None
+    stop_reason = "MaxCandidatesReached"
+    try:
+        while len(results) < settings.max_trials:
+            if settings.deadline is not None and time.time() >= settings.deadline:
+                stop_reason = "MaxAutoMLJobRuntimeReached"
+                break
+            batch = min(settings.workers, settings.max_trials - len(results))
+            trials = [study.ask() for _ in range(batch)]
+            tasks = [_suggest(trial, labels) for trial in trials]
+            best_value = best.objective if best else None
+            outcomes = _run_batch(
+                [(candidates[c], c, params, plan, settings, best_value) for c, params in tasks], settings
+            )
+            for trial, (candidate, params), (result, model) in zip(trials, tasks, outcomes):
+                result.number, result.candidate, result.hyperparameters = trial.number, candidate, params
+                _tell(study, trial, result)
+                results.append(result)
+                if result.status == COMPLETED and settings.better(result.objective, best.objective if best else None):
+                    best, best_model = result, model
+                if on_result:
+                    on_result(result)
+            if any(r.status == STOPPED for r, _ in outcomes):
+                stop_reason = "MaxAutoMLJobRuntimeReached"
+                break
+    except KeyboardInterrupt:
+        stop_reason = "Stopped"
+    return Outcome(results, best, best_model, stop_reason)
+
+
+def _param_key(algorithm: str, name: str) -> str:
+    # Algorithms share some hyperparameter names (learning_rate, wd) with different ranges: keep them apart.
+    return f"{algorithm}.{name}"
+
+
+def _suggest(trial: optuna.Trial, labels: list[str]) -> tuple[str, dict]:
+    candidate = trial.suggest_categorical(CANDIDATE_PARAM, labels)
+    algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
+    params = {}
+    for r in algorithm.ranges:
+        key = _param_key(algorithm.name, r.name)
+        if r.integer:
+            params[r.name] = trial.suggest_int(key, int(r.low), int(r.high), log=r.log)
+        else:
+            params[r.name] = trial.suggest_float(key, r.low, r.high, log=r.log)
+    return candidate, params
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None:
+    for key, value in (("status", result.status), ("failure_reason", result.failure_reason),
+                       ("metrics", result.metrics), ("started", result.started), ("ended", result.ended)):
+        trial.set_user_attr(key, value)
+    if result.status == COMPLETED:
+        study.tell(trial, result.objective)
+    else:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+# --- running trials --------------------------------------------------------------------------------------------
+
+def _run_batch(tasks: list, settings: Settings) -> list[tuple[TrialResult, object]]:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [_evaluate(*task) for task in tasks]  # no hard limits where fork is unavailable
+    context = multiprocessing.get_context("fork")
+    started = time.time()
+    running = {}
+    for index, task in enumerate(tasks):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sender, task), daemon=True)
+        process.start()
+        sender.close()
+        running[receiver] = (index, process)
+    outcomes = [None] * len(tasks)
+    limit, limit_status, reason = _time_limit(settings, started)
+    try:
+        while running:
+            ready = wait(list(running), timeout=max(0.0, started + limit - time.time()) if limit else None)
+            for receiver in ready:
+                index, process = running.pop(receiver)
+                outcomes[index] = _receive(receiver, process, started)
+            if not ready and running:  # the limit passed with trials still running
+                for receiver, (index, process) in running.items():
+                    process.kill()
+                    process.join()
+                    outcomes[index] = (TrialResult(0, "", {}, limit_status, failure_reason=reason,
+                                                   started=started, ended=time.time()), None)
+                running.clear()
+    except BaseException:
+        for _, process in running.values():
+            process.kill()
+        raise
+    return outcomes
+
+
+def _time_limit(settings: Settings, started: float) -> tuple[float | None, str, str]:
+    """Seconds a batch may run, the status a trial killed at that limit gets, and why."""
+    per_trial = settings.per_trial_limit
+    to_deadline = settings.deadline - started if settings.deadline is not None else None
+    if to_deadline is not None and (per_trial is None or to_deadline < per_trial):
+        return max(to_deadline, 0.0), STOPPED, "stopped: the job reached MaxAutoMLJobRuntimeInSeconds"
+    if per_trial is not None:
+        return per_trial, FAILED, f"exceeded MaxRuntimePerTrainingJobInSeconds ({per_trial:g} s)"
+    return None, FAILED, ""
+
+
+def _receive(receiver, process, started: float):
+    try:
+        outcome = receiver.recv()
+    except EOFError:
+        process.join()
+        reason = f"the training process died (exit code {process.exitcode})"
+        return TrialResult(0, "", {}, FAILED, failure_reason=reason, started=started, ended=time.time()), None
+    process.join()
+    return outcome
+
+
+def _child(sender, task) -> None:
+    from threadpoolctl import threadpool_limits
+
+    warnings.simplefilter("ignore")  # convergence chatter of single trials would bury the progress bar
+    with threadpool_limits(1):
+        try:
+            outcome = _evaluate(*task)
+        except BaseException as error:  # report, never hang the parent
+            outcome = (TrialResult(0, "", {}, FAILED, failure_reason=_error_text(error)), None)
+    sender.send(outcome)
+    sender.close()
+    os._exit(0)
+
+
+def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: Settings, best_value):
+    """Fit and score one trial; return its result and, if it beats ``best_value``, its fitted fold models."""
+    started = time.time()
+    algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
+    train, valid = matrices
+    models, fold_objectives = [], []
+    try:
+        if plan.folds:
+            prediction = None
+            for fit_index, score_index in plan.folds:
+                model = _fit(algorithm, train[fit_index], plan.y_train[fit_index], params, plan, settings)
+                fold_prediction = predict_raw(model, train[score_index], settings.problem_type, plan.n_classes)
+                if prediction is None:
+                    prediction = np.zeros((len(plan.y_train),) + fold_prediction.shape[1:])
+                prediction[score_index] = fold_prediction
+                fold_objectives.append(score(settings.objective, plan.y_train[score_index], fold_prediction))
+                models.append(model)
+            y_scored = plan.y_train
+        else:
+            model = _fit(algorithm, train, plan.y_train, params, plan, settings)
+            prediction = predict_raw(model, valid, settings.problem_type, plan.n_classes)
+            models.append(model)
+            y_scored = plan.y_valid
+        if not np.all(np.isfinite(prediction)):
+            raise FloatingPointError("the model's predictions are not finite (diverged)")
+        metrics = all_scores(settings.problem_type, y_scored, prediction)
+    except Exception as error:
+        result = TrialResult(0, candidate, params, FAILED, failure_reason=_error_text(error),
+                             started=started, ended=time.time())
+        return result, None
+    objective = metrics[settings.objective]
+    result = TrialResult(0, candidate, params, COMPLETED, objective=objective, fold_objectives=fold_objectives,
+                         metrics=metrics, started=started, ended=time.time())
+    model = FoldEnsemble(models, settings.problem_type, plan.n_classes) if settings.better(objective, best_value) else None
+    return result, model
+
+
+def _fit(algorithm, X, y, params: dict, plan: DataPlan, settings: Settings):
+    estimator = algorithm.build(settings.problem_type, plan.n_classes, params, settings.seed)
+    return estimator.fit(X, y if settings.problem_type == REGRESSION else y.astype(int))
+
+
+def _error_text(error: BaseException) -> str:
+    last = traceback.format_exception_only(type(error), error)[-1].strip()
+    return last[:500]

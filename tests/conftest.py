@@ -1,0 +1,67 @@
+"""Shared fixtures: paths to the real data under ../shared, and small tables written per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+AIRBNB = SHARED / "data" / "airbnb"
+
+
+@pytest.fixture(scope="session")
+def airbnb() -> Path:
+    if not AIRBNB.exists():
+        pytest.skip("../shared/data/airbnb is not beside the project")
+    return AIRBNB
+
+
+def regression_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """A small table with every column type and a known signal: numeric, money strings, categories, dates, text."""
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(20, 200, n)
+    rooms = rng.integers(1, 6, n)
+    district = rng.choice(["north", "south", "east", "west"], n)
+    opened = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3000, n), unit="D")
+    words = np.array(["quiet", "bright", "view", "garden", "metro", "renovated", "cosy", "large"])
+    text = [" ".join(rng.choice(words, 6)) for _ in range(n)]
+    price = 3 * size + 40 * rooms + np.where(district == "north", 150, 0) + rng.normal(0, 10, n)
+    frame = pd.DataFrame({
+        "listing_id": np.arange(100000, 100000 + n),
+        "size": size,
+        "rooms": rooms,
+        "deposit": [f"${v:,.2f}" for v in rng.uniform(100, 2000, n)],
+        "district": district,
+        "opened": opened.strftime("%Y-%m-%d"),
+        "summary": text,
+        "price": price,
+    })
+    frame.loc[rng.choice(n, 30, replace=False), "size"] = np.nan
+    return frame
+
+
+def classification_frame(n: int = 600, seed: int = 0, classes=("no", "yes")) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], n)
+    score = x1 + 0.5 * x2 + (colour == "red") + rng.normal(0, 0.3, n)
+    edges = np.quantile(score, np.linspace(0, 1, len(classes) + 1)[1:-1])
+    label = np.array(classes)[np.digitize(score, edges)]
+    return pd.DataFrame({"x1": x1, "x2": x2, "colour": colour, "label": label})
+
+
+@pytest.fixture
+def regression_csv(tmp_path) -> Path:
+    path = tmp_path / "homes.csv"
+    regression_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def binary_csv(tmp_path) -> Path:
+    path = tmp_path / "churn.csv"
+    classification_frame().to_csv(path, index=False)
+    return path

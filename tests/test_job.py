@@ -1,0 +1,164 @@
+"""End-to-end jobs on small tables: Autopilot-shaped results, a best model that predicts raw rows, budgets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autopilot_local import JobConfig, load_best_model, run_job
+from autopilot_local.cli import main
+from autopilot_local.io import read_table
+from conftest import classification_frame, regression_frame
+
+
+def _job(tmp_path, data, target, **settings):
+    config = JobConfig(data=str(data), target=target, output_dir=str(tmp_path / "jobs"), seed=0, **settings)
+    return config, run_job(config)
+
+
+def _candidates(config) -> list[dict]:
+    return json.loads((config.job_dir / "candidates.json").read_text())["Candidates"]
+
+
+def _seconds(document: dict) -> float:
+    return (datetime.fromisoformat(document["EndTime"]) - datetime.fromisoformat(document["CreationTime"])).total_seconds()
+
+
+def test_regression_job_writes_autopilot_shaped_results(tmp_path, regression_csv):
+    config, document = _job(tmp_path, regression_csv, "price", job_name="homes", max_candidates=12)
+    assert document["AutoMLJobStatus"] == "Completed"
+    assert document["AutoMLJobSecondaryStatus"] == "MaxCandidatesReached"
+    resolved = document["ResolvedAttributes"]
+    assert resolved["AutoMLProblemTypeResolvedAttributes"]["TabularResolvedAttributes"]["ProblemType"] == "Regression"
+    assert resolved["AutoMLJobObjective"]["MetricName"] == "MSE"
+    best = document["BestCandidate"]
+    assert best["FinalAutoMLJobObjectiveMetric"]["Type"] == "Minimize"
+    assert math.isfinite(best["FinalAutoMLJobObjectiveMetric"]["Value"])
+    assert json.loads((config.job_dir / "job.json").read_text()) == document
+
+    candidates = _candidates(config)
+    assert len(candidates) == 12
+    values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in candidates if c["CandidateStatus"] == "Completed"]
+    assert values == sorted(values) and values[0] == best["FinalAutoMLJobObjectiveMetric"]["Value"]
+    names = [c["CandidateName"] for c in candidates]
+    assert len(set(names)) == 12 and all(n.startswith("homes-dpp") for n in names)
+    assert {c["CandidateSteps"][-1]["CandidateStepName"] for c in candidates} == set(names)
+    with open(config.job_dir / "leaderboard.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["candidate_name"] for r in rows] == names
+    assert len({r["pipeline"] for r in rows}) >= 6 and len({r["algorithm"] for r in rows}) == 3
+
+    # the signal is linear in size and rooms plus a district premium: the best model must capture most of it
+    frame = pd.read_csv(regression_csv)
+    assert best["FinalAutoMLJobObjectiveMetric"]["Value"] < 0.2 * frame["price"].var()
+
+
+def test_saved_best_pipeline_predicts_raw_rows(tmp_path, regression_csv):
+    config, document = _job(tmp_path, regression_csv, "price", max_candidates=4, algorithms=("xgboost",))
+    model = load_best_model(config.job_dir)
+    raw = read_table(regression_csv)
+    shuffled = raw.drop(columns=["price"]).sample(frac=1, random_state=1)[list(reversed(raw.columns[:-1]))]
+    predictions = model.predict(shuffled.head(50))
+    assert predictions.shape == (50,) and np.all(np.isfinite(predictions))
+    truth = raw.loc[shuffled.index[:50], "price"].to_numpy()
+    assert np.mean((predictions - truth) ** 2) < 0.2 * raw["price"].var()
+    # one row at a time, money strings and ISO dates as the CSV has them
+    single = model.predict(raw.drop(columns=["price"]).iloc[[3]])
+    assert single.shape == (1,) and np.isclose(single[0], model.predict(raw.iloc[[3]])[0])
+
+
+def test_binary_job_predicts_original_labels(tmp_path, binary_csv):
+    config, document = _job(tmp_path, binary_csv, "label", max_candidates=6)
+    assert document["ResolvedAttributes"]["AutoMLJobObjective"]["MetricName"] == "F1"
+    problem = document["ResolvedAttributes"]["AutoMLProblemTypeResolvedAttributes"]["TabularResolvedAttributes"]
+    assert problem["ProblemType"] == "BinaryClassification"
+    assert len(document["BestCandidate"]["InferenceContainers"]) == 3
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(config.job_dir), str(binary_csv), "--output", str(out), "--probabilities"]) == 0
+    table = pd.read_csv(out)
+    truth = pd.read_csv(binary_csv)["label"]
+    assert set(table["predicted_label"]) <= {"no", "yes"}
+    assert (table["predicted_label"] == truth).mean() > 0.8
+    probabilities = np.array([json.loads(p) for p in table["probabilities"]])
+    assert np.allclose(probabilities.sum(axis=1), 1)
+
+
+def test_multiclass_job_uses_accuracy(tmp_path):
+    path = tmp_path / "three.csv"
+    classification_frame(n=900, classes=("low", "mid", "high")).to_csv(path, index=False)
+    config, document = _job(tmp_path, path, "label", max_candidates=4, algorithms=("xgboost", "linear-learner"))
+    assert document["ResolvedAttributes"]["AutoMLJobObjective"]["MetricName"] == "Accuracy"
+    assert document["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"] > 0.6
+    assert set(load_best_model(config.job_dir).predict(pd.read_csv(path).head(30))) <= {"low", "mid", "high"}
+
+
+def test_rows_with_missing_target_are_dropped_and_counted(tmp_path):
+    frame = regression_frame(n=700)
+    frame.loc[:99, "price"] = np.nan
+    path = tmp_path / "holes.csv"
+    frame.to_csv(path, index=False)
+    config, document = _job(tmp_path, path, "price", max_candidates=2, algorithms=("linear-learner",))
+    assert "dropped 100 rows" in document["PartialFailureReasons"][0]["PartialFailureMessage"]
+
+
+def test_separate_validation_file_is_the_holdout(tmp_path):
+    train, valid = tmp_path / "train.csv", tmp_path / "valid.csv"
+    regression_frame(n=600, seed=1).to_csv(train, index=False)
+    regression_frame(n=200, seed=2).to_csv(valid, index=False)
+    config, document = _job(tmp_path, train, "price", validation_data=str(valid), max_candidates=2,
+                            algorithms=("xgboost",))
+    channels = [c["ChannelType"] for c in document["AutoMLJobInputDataConfig"]]
+    assert channels == ["training", "validation"]
+    model = load_best_model(config.job_dir)
+    holdout = pd.read_csv(valid)
+    mse = float(np.mean((model.predict(holdout) - holdout["price"]) ** 2))
+    assert mse == pytest.approx(document["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"], rel=1e-9)
+
+
+def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(3000, 40)), columns=[f"f{i}" for i in range(40)])
+    frame["y"] = frame.sum(axis=1) + rng.normal(size=3000)
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    config, document = _job(tmp_path, path, "y", max_candidates=6, algorithms=("linear-learner", "mlp"),
+                            max_runtime_per_training_job=2)
+    assert document["AutoMLJobStatus"] == "Completed"
+    failed = [c for c in _candidates(config) if c["CandidateStatus"] == "Failed"]
+    assert failed, "an MLP trial of 5 folds on 3,000 x 40 takes longer than 2 s"
+    assert all("MaxRuntimePerTrainingJobInSeconds" in c["FailureReason"] for c in failed)
+    assert all(_seconds(c) < 2 + 1.0 for c in failed)
+    assert "-ll-" in document["BestCandidate"]["CandidateName"]  # the fast linear candidates finish and win
+
+
+def test_max_job_runtime_ends_the_job_within_two_percent(tmp_path, regression_csv):
+    config, document = _job(tmp_path, regression_csv, "price", max_candidates=750, max_job_runtime=25)
+    assert document["AutoMLJobStatus"] == "Completed"
+    assert document["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
+    assert _seconds(document) <= 25 * 1.02
+    assert math.isfinite(document["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"])
+    assert 1 < len(_candidates(config)) < 750
+
+
+def test_request_file_runs_the_aws_request(tmp_path, regression_csv):
+    request = JobConfig(data=str(regression_csv), target="price", job_name="from-request", max_candidates=2,
+                        algorithms=("linear-learner",), output_dir=str(tmp_path / "jobs")).to_request()
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    assert main(["run", "--request", str(path), "--quiet"]) == 0
+    document = json.loads((tmp_path / "jobs" / "from-request" / "job.json").read_text())
+    assert document["AutoMLJobStatus"] == "Completed"
+    assert len(_candidates(JobConfig.from_request(request))) == 2
+
+
+def test_candidate_definitions_only_stops_before_tuning(tmp_path, regression_csv):
+    config, document = _job(tmp_path, regression_csv, "price", candidate_definitions_only=True)
+    assert (document["AutoMLJobStatus"], document["AutoMLJobSecondaryStatus"]) == ("Completed", "CandidateDefinitionsGenerated")
+    assert "BestCandidate" not in document
+    assert not (config.job_dir / "candidates.json").exists()
