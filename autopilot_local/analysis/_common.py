@@ -23,6 +23,11 @@ def missing_mask(series: pd.Series) -> np.ndarray:
     return mask
 
 
+def present_text(series: pd.Series) -> pd.Series:
+    """The non-missing values as Python strings (object dtype, so regexes follow Python's Unicode rules)."""
+    return series[~missing_mask(series)].astype(str).astype(object)
+
+
 def sample_positions(n_rows: int, size: int, seed: int) -> np.ndarray:
     """Sorted positions of a seed-fixed random sample of at most ``size`` of ``n_rows`` rows."""
     if n_rows <= size:

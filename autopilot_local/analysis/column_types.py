@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..parsing import coerce_numeric, iso_date_fraction, numeric_fraction, parse_datetimes
-from ._common import is_stringish, missing_mask, sample_positions
+from ._common import missing_mask, present_text, sample_positions
 
 NUMERIC, CATEGORICAL, TEXT, DATETIME, EXCLUDED = "numeric", "categorical", "text", "datetime", "excluded"
 FEATURE_TYPES = (NUMERIC, CATEGORICAL, TEXT, DATETIME)
@@ -139,8 +139,7 @@ def _column_type(name, full: pd.Series, sample: pd.Series) -> tuple[str, str]:
         return NUMERIC, ""
     if pd.api.types.is_numeric_dtype(dtype):
         return _numeric_type(name, coerce_numeric(present), len(full))
-    values = sample[~missing_mask(sample)].astype(str)
-    return _string_type(name, values, present, n_unique, len(full))
+    return _string_type(name, present_text(sample), present, n_unique, len(full))
 
 
 def _numeric_type(name, values: np.ndarray, n_rows: int) -> tuple[str, str]:

@@ -4,9 +4,11 @@ Every feature gets one small model, scored on out-of-fold predictions of a K-fol
 in [0, 1]: 1 - SSE(model) / SSE(baseline), where the baseline predicts the training folds' mean (regression) or
 class frequencies (classification, on one-hot labels: a Brier skill score). 0 = no better than the baseline,
 1 = perfect. A regression target is scored on its ranks (quantiles in [0, 1]): power measures how well a feature
-orders the target, so a handful of extreme values cannot hide a feature that is a copy of the target (leakage). Models: numeric and datetime features -> a shallow decision tree (missing values routed by the tree);
-categorical -> the smoothed per-category target mean; text -> tf-idf words and a ridge regression (the vocabulary
-is learnt once on all rows of the sample: it sees no target, so it leaks nothing into the scores).
+orders the target, so a handful of extreme values cannot hide a feature that is a copy of the target (leakage).
+
+Models: numeric and datetime features -> a shallow decision tree (missing values routed by the tree); categorical
+-> the smoothed per-category target mean; text -> tf-idf words and a ridge regression (the vocabulary is learnt
+once on all rows of the sample: it sees no target, so it leaks nothing into the scores).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.tree import DecisionTreeRegressor
 
-from .column_types import CATEGORICAL, DATETIME, NUMERIC, TEXT, ColumnTypes
 from ._values import category_codes, datetime_days, numeric_values, text_values
+from .column_types import CATEGORICAL, DATETIME, NUMERIC, TEXT, ColumnTypes
 
 FOLDS = 3
 TREE_MAX_DEPTH = 5

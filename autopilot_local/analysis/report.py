@@ -14,17 +14,29 @@ import pandas as pd
 
 from ..errors import InputError
 from ._common import is_stringish, jsonable, percent, sample_positions, subsample
+from ._values import numeric_values
 from .column_types import ColumnTypes, infer_column_types
 from .insights import build_insights
 from .prediction_power import prediction_power
 from .problem_type import (
-    BINARY, REGRESSION, check_problem_type, class_labels, infer_problem_type, valid_target_mask,
+    BINARY,
+    REGRESSION,
+    check_problem_type,
+    class_labels,
+    infer_problem_type,
+    valid_target_mask,
 )
 from .statistics import (
-    anomalous_rows, cardinality, classification_target_summary, correlations, descriptive_stats,
-    duplicate_rows, missing_percent, numeric_frame, regression_target_summary,
+    anomalous_rows,
+    cardinality,
+    classification_target_summary,
+    correlations,
+    descriptive_stats,
+    duplicate_rows,
+    missing_percent,
+    numeric_frame,
+    regression_target_summary,
 )
-from ._values import numeric_values
 
 STATS_ROWS = 20000
 MODEL_ROWS = 10000
@@ -79,9 +91,9 @@ def analyze(df: pd.DataFrame, target: str, problem_type: str | None = None, seed
     """Explore ``df`` for predicting ``target``; infer the problem type unless given. Deterministic given ``seed``."""
     if target not in df.columns:
         raise InputError(f"target column {target!r} is not in the data (columns: {', '.join(map(str, df.columns))})")
+    types = infer_column_types(df, target, sample_rows=STATS_ROWS, seed=seed)
     inferred = problem_type is None
     problem_type = infer_problem_type(df[target]) if inferred else check_problem_type(problem_type)
-    types = infer_column_types(df, target, sample_rows=STATS_ROWS, seed=seed)
     valid = valid_target_mask(df[target], problem_type)
     target_summary, targets = _target_analysis(df[target], valid, problem_type)
     invalid = int((~valid).sum())
@@ -159,7 +171,8 @@ def _prediction_power(sample, targets, valid, problem_type, types, seed) -> dict
     """Prediction power on the model sample: the sample's rows are valid-target rows, so pick their targets."""
     valid_positions = np.flatnonzero(valid)
     picked = targets[np.searchsorted(valid_positions, sample.index.to_numpy())]
-    features = sample[[c for c in sample.columns if c in set(types.features)]]
+    features = set(types.features)
+    features = sample[[c for c in sample.columns if c in features]]
     return prediction_power(features, picked, problem_type != REGRESSION, types, seed)
 
 

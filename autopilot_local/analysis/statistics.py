@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from ..parsing import numeric_fraction
-from ._common import missing_mask, percent
+from ._common import missing_mask, percent, present_text
 from ._values import numeric_values
 
 # Autopilot's outlier definition: outside median +/- OUTLIER_RSTDS x RSTD, RSTD = std of the values clipped to
@@ -90,7 +90,7 @@ def cardinality(df: pd.DataFrame, sample: pd.DataFrame, text_columns) -> dict:
 
 
 def _unique_words(series: pd.Series) -> int:
-    words = series[~missing_mask(series)].astype(str).str.lower().str.findall(r"\w+")
+    words = present_text(series).str.lower().str.findall(r"\w+")
     return len(set().union(*words.tolist())) if len(words) else 0
 
 
