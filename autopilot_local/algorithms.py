@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from .config import REGRESSION
+from .linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ LINEAR_LEARNER = Algorithm(
         Range("l1", 1e-7, 1.0, log=True),
         Range("learning_rate", 1e-5, 1.0, log=True),
     ),
-    {"wd": 1e-4, "l1": 1e-7, "learning_rate": 1e-2},
+    {"wd": 1e-6, "l1": 1e-7, "learning_rate": 1e-2},
 )
 MLP = Algorithm(
     "mlp",
@@ -116,20 +116,13 @@ def _xgboost(problem_type: str, p: dict, seed: int):
 
 def _linear_static(problem_type: str, n_classes: int) -> dict:
     predictor = {REGRESSION: "regressor"}.get(problem_type, "binary_classifier" if n_classes == 2 else "multiclass_classifier")
-    return {"predictor_type": predictor, "epochs": 50, "normalize_label": problem_type == REGRESSION}
+    return {"predictor_type": predictor, "epochs": 50, "mini_batch_size": 800, "loss": "auto"}
 
 
 def _linear_learner(problem_type: str, p: dict, seed: int):
-    # linear-learner's wd (L2) and l1 become SGD's elastic-net penalty; the label is standardised for regression,
-    # as linear-learner's normalize_label does, so the step size means the same whatever the target's scale.
-    penalty = p["wd"] + p["l1"]
-    common = dict(
-        penalty="elasticnet", alpha=penalty, l1_ratio=p["l1"] / penalty, learning_rate="adaptive",
-        eta0=p["learning_rate"], max_iter=int(p["epochs"]), tol=1e-4, random_state=seed,
-    )
-    if problem_type == REGRESSION:
-        return TransformedTargetRegressor(SGDRegressor(loss="squared_error", **common), transformer=StandardScaler())
-    return SGDClassifier(loss="log_loss", **common)
+    estimator = LinearLearnerRegressor if problem_type == REGRESSION else LinearLearnerClassifier
+    return estimator(wd=p["wd"], l1=p["l1"], learning_rate=p["learning_rate"], mini_batch_size=int(p["mini_batch_size"]),
+                     epochs=int(p["epochs"]), random_state=seed)
 
 
 def _mlp_static(problem_type: str, n_classes: int) -> dict:

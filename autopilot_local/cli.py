@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--algorithms", help="comma-separated: xgboost,linear-learner,mlp")
     run.add_argument("--mode", help="HYPERPARAMETER_TUNING (AUTO resolves to it)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--workers", type=int, help="trials run at once (default: one per core, at most 2)")
     run.add_argument("--allow-small", action="store_true", default=None, help="allow fewer than 500 rows")
     run.add_argument("--candidate-definitions-only", action="store_true", default=None,
                      help="stop after generating the candidates (GenerateCandidateDefinitionsOnly)")
@@ -84,6 +84,7 @@ def _run(args) -> int:
         "validation_fraction": args.validation_fraction, "validation_data": args.validation_data,
         "algorithms": tuple(a.strip() for a in args.algorithms.split(",")) if args.algorithms else None,
         "mode": "HYPERPARAMETER_TUNING" if args.mode == "AUTO" else args.mode, "seed": args.seed,
+        "workers": args.workers,
         "allow_small": args.allow_small, "candidate_definitions_only": args.candidate_definitions_only,
     }
     if args.request:

@@ -66,6 +66,7 @@ class JobConfig:
     mode: str = HYPERPARAMETER_TUNING
     algorithms: tuple[str, ...] = TUNING_ALGORITHMS
     seed: int = 0
+    workers: int | None = None  # trials run at once; None: one per core, at most two
     allow_small: bool = False
     candidate_definitions_only: bool = False
     cloud_only_settings: dict = field(default_factory=dict)
@@ -100,6 +101,8 @@ class JobConfig:
                 raise InputError(f"{name.replace('_', ' ')} must be between 1 and {MAX_JOB_RUNTIME_LIMIT} s, got {value}")
         if not 0 < self.validation_fraction < 1:
             raise InputError(f"validation fraction must be strictly between 0 and 1, got {self.validation_fraction}")
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"workers must be at least 1, got {self.workers}")
         if self.mode not in MODES:
             raise InputError(f"mode {self.mode!r} is not supported; available: {', '.join(MODES)}")
         unknown = [a for a in self.algorithms if a not in TUNING_ALGORITHMS]

@@ -47,19 +47,19 @@ class PreparedData:
 
 def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
     """Run one job to the end and return its DescribeAutoMLJobV2 document."""
-    reporter = reporter or Reporter()
-    job = Job(config, reporter)
-    data = prepare(config, job)
-    return job.execute(data)
-
-
-def prepare(config: JobConfig, job: "Job") -> PreparedData:
-    """Read and check every input; raise `InputError` before anything is written."""
-    folder = JobFolder(config.job_dir, config.job_name)
-    if folder.job_json.exists():
-        status = artifacts.read_json(folder.job_json).get("AutoMLJobStatus", "unknown")
-        raise InputError(f"{folder.root} already holds a job (status {status}); choose another --job-name or --output")
+    job = Job(config, reporter or Reporter())
+    if job.folder.job_json.exists():
+        status = artifacts.read_json(job.folder.job_json).get("AutoMLJobStatus", "unknown")
+        raise InputError(f"{job.folder.root} already holds a job (status {status}); choose another --job-name or --output")
     job.set_status("InProgress", "AnalyzingData", write=False)
+    return job.execute(prepare(config))
+
+
+def prepare(config: JobConfig) -> PreparedData:
+    """Read and check every input, analyze and generate the candidates; raise `InputError` on bad input.
+
+    Nothing is written: the job folder is created only once this has passed.
+    """
     frame = read_table(config.data)
     _check_target_column(frame, config.target, config.data)
     report = analyze(frame, config.target, config.problem_type, seed=config.seed)
@@ -214,7 +214,7 @@ class Job:
             if self.config.candidate_definitions_only:
                 return self._finish("Completed", "CandidateDefinitionsGenerated")
             self.set_status("InProgress", "FeatureEngineering")
-            plan, train_rows, valid_rows = self._plan(data)
+            plan, train_rows, valid_rows = split_rows(data, self.config)
             matrices, transforms = self._transform(data, train_rows, valid_rows)
             self.set_status("InProgress", "ModelTuning")
             outcome = self._tune(data, plan, matrices)
@@ -225,43 +225,16 @@ class Job:
             self.set_status("Failed", "Failed")
             raise
 
-    def _plan(self, data: PreparedData):
-        """The rows the dpp transforms are fitted on, and how candidates are scored."""
-        n = len(data.features)
-        n_classes = 0 if data.problem_type == REGRESSION else len(data.label_transform.classes_)
-        seed = self.config.seed
-        if data.valid_features is not None:
-            return tuning.DataPlan(data.y, None, data.valid_y, n_classes), np.arange(n), None
-        if n <= CV_MAX_ROWS:
-            return tuning.DataPlan(data.y, _folds(data.y, data.problem_type, seed), None, n_classes), np.arange(n), None
-        stratify = data.y if data.problem_type != REGRESSION and np.bincount(data.y).min() >= 2 else None
-        train, valid = train_test_split(np.arange(n), test_size=self.config.validation_fraction, random_state=seed,
-                                        stratify=stratify)
-        train, valid = np.sort(train), np.sort(valid)
-        return tuning.DataPlan(data.y[train], None, data.y[valid], n_classes), train, valid
-
     def _transform(self, data: PreparedData, train_rows, valid_rows):
-        """Fit each dpp's feature transform once and cache its output: trials then fit only the model."""
-        train_features = data.features.iloc[train_rows]
-        if valid_rows is not None:
-            valid_features = data.features.iloc[valid_rows]
-        else:
-            valid_features = data.valid_features
-        matrices, transforms = {}, {}
-        for definition in data.definitions:
-            try:
-                transform = definition.build_feature_transform()
-                train_matrix = transform.fit_transform(train_features)
-                valid_matrix = transform.transform(valid_features) if valid_features is not None else None
-            except Exception as error:
-                self.partial_failures.append(f"{definition.label}: feature transform failed: {error}")
-                continue
-            matrices[definition.label] = (train_matrix, valid_matrix)
-            transforms[definition.label] = transform
-            artifacts.dump_model(self.folder.data_processor_model(definition.name),
-                                 {"feature_transform": transform, "label_transform": data.label_transform})
+        matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows)
+        self.partial_failures.extend(failures)
         if not matrices:
-            raise RuntimeError("every candidate's feature transform failed: " + "; ".join(self.partial_failures))
+            raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
+        for definition in data.definitions:
+            if definition.label in transforms:
+                artifacts.dump_model(self.folder.data_processor_model(definition.name),
+                                     {"feature_transform": transforms[definition.label],
+                                      "label_transform": data.label_transform})
         return matrices, transforms
 
     def _tune(self, data: PreparedData, plan, matrices) -> tuning.Outcome:
@@ -270,11 +243,7 @@ class Job:
         if budget:
             # keep a sliver of the budget for selecting and writing, so the job ends within 2% of it
             deadline = self.created + budget - min(max(0.5, 0.01 * budget), 10.0)
-        settings = tuning.Settings(
-            problem_type=data.problem_type, objective=data.objective, max_trials=self.config.effective_max_candidates,
-            deadline=deadline, per_trial_limit=self.config.max_runtime_per_training_job,
-            workers=_default_workers(), seed=self.config.seed,
-        )
+        settings = tuning_settings(self.config, data, deadline)
         storage = f"sqlite:///{self.folder.study_db.resolve()}"
         self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
         study = tuning.create_study(storage, self.config.job_name, settings, list(matrices))
@@ -326,6 +295,52 @@ class Job:
         self.ended = time.time()
         self.set_status(status, secondary)
         return self.describe()
+
+
+def split_rows(data: PreparedData, config: JobConfig):
+    """How candidates are scored (a `tuning.DataPlan`), the rows the dpp transforms are fitted on, and the
+    holdout rows (None for k-fold or a separate validation file)."""
+    n = len(data.features)
+    n_classes = 0 if data.problem_type == REGRESSION else len(data.label_transform.classes_)
+    if data.valid_features is not None:
+        return tuning.DataPlan(data.y, None, data.valid_y, n_classes), np.arange(n), None
+    if n <= CV_MAX_ROWS:
+        return tuning.DataPlan(data.y, _folds(data.y, data.problem_type, config.seed), None, n_classes), np.arange(n), None
+    stratify = data.y if data.problem_type != REGRESSION and np.bincount(data.y).min() >= 2 else None
+    train, valid = train_test_split(np.arange(n), test_size=config.validation_fraction, random_state=config.seed,
+                                    stratify=stratify)
+    train, valid = np.sort(train), np.sort(valid)
+    return tuning.DataPlan(data.y[train], None, data.y[valid], n_classes), train, valid
+
+
+def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None):
+    """Fit each dpp's feature transform once and cache its output, so trials fit only the model.
+
+    Returns the matrices by candidate label ((train, valid) pairs), the fitted transforms, and a message for each
+    dpp whose transform failed (that dpp is left out, the others go on).
+    """
+    train_features = data.features.iloc[train_rows]
+    valid_features = data.features.iloc[valid_rows] if valid_rows is not None else data.valid_features
+    matrices, transforms, failures = {}, {}, []
+    for definition in definitions or data.definitions:
+        try:
+            transform = definition.build_feature_transform()
+            train_matrix = transform.fit_transform(train_features)
+            valid_matrix = transform.transform(valid_features) if valid_features is not None else None
+        except Exception as error:
+            failures.append(f"{definition.label}: feature transform failed: {error}")
+            continue
+        matrices[definition.label] = (train_matrix, valid_matrix)
+        transforms[definition.label] = transform
+    return matrices, transforms, failures
+
+
+def tuning_settings(config: JobConfig, data: PreparedData, deadline: float | None = None) -> tuning.Settings:
+    return tuning.Settings(
+        problem_type=data.problem_type, objective=data.objective, max_trials=config.effective_max_candidates,
+        deadline=deadline, per_trial_limit=config.max_runtime_per_training_job,
+        workers=config.workers or _default_workers(), seed=config.seed,
+    )
 
 
 def _folds(y: np.ndarray, problem_type: str, seed: int) -> list:

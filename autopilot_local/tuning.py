@@ -2,9 +2,7 @@
 
 Each dpp's features are computed once before tuning, so a trial only fits the model. Trials run in forked
 child processes: the cached matrices are shared copy-on-write, a trial over MaxRuntimePerTrainingJobInSeconds or
-past the job's deadline is killed outright, and a crash in native code costs one trial, not the job. Trials are
-asked in batches of ``workers`` and told back in order, so a seed and a trial budget give the same study on one
-worker or several.
+past the job's deadline is killed outright, and a crash in native code costs one trial, not the job.
 """
 
 from __future__ import annotations
@@ -140,35 +138,114 @@ def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settin
 
     ``on_result`` is called with each `TrialResult` as it is told to the study.
     """
-    labels = list(candidates)
-    results, best, best_model = [], None, None
-    stop_reason = "MaxCandidatesReached"
+    runner = _Runner(study, candidates, plan, settings, on_result)
     try:
-        while len(results) < settings.max_trials:
-            if settings.deadline is not None and time.time() >= settings.deadline:
-                stop_reason = "MaxAutoMLJobRuntimeReached"
-                break
-            batch = min(settings.workers, settings.max_trials - len(results))
-            trials = [study.ask() for _ in range(batch)]
-            tasks = [_suggest(trial, labels) for trial in trials]
-            best_value = best.objective if best else None
-            outcomes = _run_batch(
-                [(candidates[c], c, params, plan, settings, best_value) for c, params in tasks], settings
-            )
-            for trial, (candidate, params), (result, model) in zip(trials, tasks, outcomes):
-                result.number, result.candidate, result.hyperparameters = trial.number, candidate, params
-                _tell(study, trial, result)
-                results.append(result)
-                if result.status == COMPLETED and settings.better(result.objective, best.objective if best else None):
-                    best, best_model = result, model
-                if on_result:
-                    on_result(result)
-            if any(r.status == STOPPED for r, _ in outcomes):
-                stop_reason = "MaxAutoMLJobRuntimeReached"
-                break
+        runner.run()
     except KeyboardInterrupt:
-        stop_reason = "Stopped"
-    return Outcome(results, best, best_model, stop_reason)
+        runner.kill_all()
+        runner.stop_reason = "Stopped"
+    return Outcome(runner.results, runner.best, runner.best_model, runner.stop_reason)
+
+
+class _Runner:
+    """Asks, runs and tells trials in a sliding window.
+
+    Trial k is asked only once trials 0..k-SIGHT have been told, and results are told in trial order, so every
+    suggestion sees the same history whatever the timing and however many workers run: a seed and a trial budget
+    reproduce the study. Within that rule a free worker starts the next trial at once.
+    """
+
+    SIGHT = 2  # how many trials may be in flight, unseen by the sampler, when the next is asked
+
+    def __init__(self, study, candidates, plan, settings, on_result):
+        self.study, self.candidates, self.plan, self.settings = study, candidates, plan, settings
+        self.on_result = on_result
+        self.labels = list(candidates)
+        self.asked: list = []  # (trial, candidate, params) in trial order
+        self.running: dict = {}  # receiver -> (position, process, started)
+        self.finished: dict = {}  # position -> (result, model), not yet told
+        self.results, self.best, self.best_model = [], None, None
+        self.stop_reason = "MaxCandidatesReached"
+        self.deadline_hit = False
+
+    def run(self) -> None:
+        while True:
+            while self._may_ask():
+                self._start(len(self.asked))
+                self._tell_in_order()
+            if not self.running:
+                break
+            self._collect()
+            self._tell_in_order()
+        if self.deadline_hit or (len(self.results) < self.settings.max_trials and self._past_deadline()):
+            self.stop_reason = "MaxAutoMLJobRuntimeReached"
+
+    def _past_deadline(self) -> bool:
+        return self.settings.deadline is not None and time.time() >= self.settings.deadline
+
+    def _may_ask(self) -> bool:
+        position = len(self.asked)
+        return (
+            position < self.settings.max_trials
+            and len(self.running) < self.settings.workers
+            and len(self.results) > position - self.SIGHT
+            and not self.deadline_hit
+            and not self._past_deadline()
+        )
+
+    def _start(self, position: int) -> None:
+        trial = self.study.ask()
+        candidate, params = _suggest(trial, self.labels)
+        self.asked.append((trial, candidate, params))
+        best_value = self.best.objective if self.best else None
+        task = (self.candidates[candidate], candidate, params, self.plan, self.settings, best_value)
+        if not _CAN_FORK:
+            self.finished[position] = _evaluate(*task)  # no hard limits where fork is unavailable
+            return
+        receiver, sender = _FORK.Pipe(duplex=False)
+        process = _FORK.Process(target=_child, args=(sender, task), daemon=True)
+        process.start()
+        sender.close()
+        self.running[receiver] = (position, process, time.time())
+
+    def _collect(self) -> None:
+        ready = wait(list(self.running), timeout=self._next_limit())
+        for receiver in ready:
+            position, process, started = self.running.pop(receiver)
+            self.finished[position] = _receive(receiver, process, started)
+        now = time.time()
+        for receiver, (position, process, started) in list(self.running.items()):
+            limit, status, reason = _time_limit(self.settings, started)
+            if limit is not None and now >= started + limit:
+                process.kill()
+                process.join()
+                del self.running[receiver]
+                self.deadline_hit |= status == STOPPED
+                self.finished[position] = (TrialResult(0, "", {}, status, failure_reason=reason, started=started,
+                                                       ended=now), None)
+
+    def _next_limit(self) -> float | None:
+        ends = [started + limit for _, _, started in self.running.values()
+                for limit in [_time_limit(self.settings, started)[0]] if limit is not None]
+        return max(0.0, min(ends) - time.time()) if ends else None
+
+    def _tell_in_order(self) -> None:
+        while len(self.results) in self.finished:
+            position = len(self.results)
+            result, model = self.finished.pop(position)
+            trial, candidate, params = self.asked[position]
+            result.number, result.candidate, result.hyperparameters = trial.number, candidate, params
+            _tell(self.study, trial, result)
+            self.results.append(result)
+            if result.status == COMPLETED and self.settings.better(result.objective, self.best.objective if self.best else None):
+                self.best, self.best_model = result, model
+            if self.on_result:
+                self.on_result(result)
+
+    def kill_all(self) -> None:
+        for _, process, _ in self.running.values():
+            process.kill()
+        self.running.clear()
 
 
 def _param_key(algorithm: str, name: str) -> str:
@@ -201,42 +278,12 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None
 
 # --- running trials --------------------------------------------------------------------------------------------
 
-def _run_batch(tasks: list, settings: Settings) -> list[tuple[TrialResult, object]]:
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return [_evaluate(*task) for task in tasks]  # no hard limits where fork is unavailable
-    context = multiprocessing.get_context("fork")
-    started = time.time()
-    running = {}
-    for index, task in enumerate(tasks):
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(sender, task), daemon=True)
-        process.start()
-        sender.close()
-        running[receiver] = (index, process)
-    outcomes = [None] * len(tasks)
-    limit, limit_status, reason = _time_limit(settings, started)
-    try:
-        while running:
-            ready = wait(list(running), timeout=max(0.0, started + limit - time.time()) if limit else None)
-            for receiver in ready:
-                index, process = running.pop(receiver)
-                outcomes[index] = _receive(receiver, process, started)
-            if not ready and running:  # the limit passed with trials still running
-                for receiver, (index, process) in running.items():
-                    process.kill()
-                    process.join()
-                    outcomes[index] = (TrialResult(0, "", {}, limit_status, failure_reason=reason,
-                                                   started=started, ended=time.time()), None)
-                running.clear()
-    except BaseException:
-        for _, process in running.values():
-            process.kill()
-        raise
-    return outcomes
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+_FORK = multiprocessing.get_context("fork") if _CAN_FORK else None
 
 
 def _time_limit(settings: Settings, started: float) -> tuple[float | None, str, str]:
-    """Seconds a batch may run, the status a trial killed at that limit gets, and why."""
+    """Seconds a trial started then may run, the status it gets if killed at that limit, and why."""
     per_trial = settings.per_trial_limit
     to_deadline = settings.deadline - started if settings.deadline is not None else None
     if to_deadline is not None and (per_trial is None or to_deadline < per_trial):

@@ -8,9 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import classification_frame, regression_frame
 
 from autopilot_local.cli import main
-from conftest import classification_frame, regression_frame
 
 
 def _run(capsys, *args) -> tuple[int, str]:

@@ -10,11 +10,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import classification_frame, regression_frame
 
 from autopilot_local import JobConfig, load_best_model, run_job
 from autopilot_local.cli import main
 from autopilot_local.io import read_table
-from conftest import classification_frame, regression_frame
 
 
 def _job(tmp_path, data, target, **settings):
@@ -123,15 +123,15 @@ def test_separate_validation_file_is_the_holdout(tmp_path):
 
 def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_path):
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(3000, 40)), columns=[f"f{i}" for i in range(40)])
-    frame["y"] = frame.sum(axis=1) + rng.normal(size=3000)
+    frame = pd.DataFrame(rng.normal(size=(12000, 40)), columns=[f"f{i}" for i in range(40)])
+    frame["y"] = frame.sum(axis=1) + rng.normal(size=12000)
     path = tmp_path / "wide.csv"
     frame.to_csv(path, index=False)
     config, document = _job(tmp_path, path, "y", max_candidates=6, algorithms=("linear-learner", "mlp"),
                             max_runtime_per_training_job=2)
     assert document["AutoMLJobStatus"] == "Completed"
     failed = [c for c in _candidates(config) if c["CandidateStatus"] == "Failed"]
-    assert failed, "an MLP trial of 5 folds on 3,000 x 40 takes longer than 2 s"
+    assert failed, "an MLP trial (5 folds on 12,000 x 40, about 6 s here) takes longer than 2 s"
     assert all("MaxRuntimePerTrainingJobInSeconds" in c["FailureReason"] for c in failed)
     assert all(_seconds(c) < 2 + 1.0 for c in failed)
     assert "-ll-" in document["BestCandidate"]["CandidateName"]  # the fast linear candidates finish and win
@@ -162,3 +162,16 @@ def test_candidate_definitions_only_stops_before_tuning(tmp_path, regression_csv
     assert (document["AutoMLJobStatus"], document["AutoMLJobSecondaryStatus"]) == ("Completed", "CandidateDefinitionsGenerated")
     assert "BestCandidate" not in document
     assert not (config.job_dir / "candidates.json").exists()
+
+
+def test_seed_and_trial_budget_reproduce_the_job_on_one_worker_or_two(tmp_path, binary_csv):
+    runs = []
+    for workers in (1, 2, 2):
+        config, document = _job(tmp_path / f"w{workers}-{len(runs)}", binary_csv, "label", max_candidates=8,
+                                workers=workers, job_name="same")
+        board = pd.read_csv(config.job_dir / "leaderboard.csv")
+        predictions = load_best_model(config.job_dir).predict_proba(pd.read_csv(binary_csv))
+        runs.append((board[["candidate_name", "objective_value", "hyperparameters"]], predictions))
+    for board, predictions in runs[1:]:
+        pd.testing.assert_frame_equal(board, runs[0][0])
+        np.testing.assert_array_equal(predictions, runs[0][1])
