@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -128,7 +129,7 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
             table.add_column(column, justify="right" if column in ("#", metric, "seconds") else "left")
         for rank, candidate in enumerate(c for c in candidates[:10] if "FinalAutoMLJobObjectiveMetric" in c):
             name = candidate["CandidateName"]
-            _, dpp, algo = _pipeline_of(name)
+            dpp, algo = _pipeline_of(name)
             seconds_used = _seconds(candidate)
             value = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
             table.add_row(str(rank + 1), name, dpp, algo, f"{value:.5g}", f"{seconds_used:.1f}")
@@ -142,15 +143,10 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
     console.print(f"Results: {job_dir.resolve()}")
 
 
-def _pipeline_of(candidate_name: str) -> tuple[str, str, str]:
-    from .algorithms import ALGORITHMS
-
-    parts = candidate_name.split("-")
-    short = {a.short_name: a.name for a in ALGORITHMS.values()}
-    for i, part in enumerate(parts):
-        if part.startswith("dpp") and part[3:].isdigit() and i + 1 < len(parts) and parts[i + 1] in short:
-            return "-".join(parts[:i]), part, short[parts[i + 1]]
-    return candidate_name, "", ""
+def _pipeline_of(candidate_name: str) -> tuple[str, str]:
+    """The dpp and algorithm a candidate name says it used."""
+    match = re.search(r"-(dpp\d+)-(.+)-\d{3}-[0-9a-f]{8}$", candidate_name)
+    return (match.group(1), match.group(2)) if match else ("", "")
 
 
 def _seconds(candidate: dict) -> float:

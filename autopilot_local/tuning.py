@@ -25,6 +25,7 @@ from .config import REGRESSION, objective_direction
 from .metrics import all_scores, score
 
 CANDIDATE_PARAM = "candidate"
+MAX_CANDIDATE_NAME = 64
 COMPLETED, FAILED, STOPPED = "Completed", "Failed", "Stopped"
 
 
@@ -88,10 +89,13 @@ class TrialResult:
         return self.ended - self.started
 
     def candidate_name(self, job_name: str) -> str:
-        """A unique, stable name that says which dpp and algorithm the candidate used."""
+        """A unique, stable name that says which dpp and algorithm the candidate used ("<job>-dpp3-xgboost-007-…").
+
+        AWS caps candidate names at 64 characters; a long job name is shortened, as Autopilot shortens it.
+        """
         digest = hashlib.sha1(json.dumps([job_name, self.number, self.hyperparameters], sort_keys=True).encode())
-        short = ALGORITHMS[self.algorithm].short_name
-        return f"{job_name}-{self.dpp}-{short}-{self.number:03d}-{digest.hexdigest()[:8]}"
+        rest = f"-{self.dpp}-{self.algorithm}-{self.number:03d}-{digest.hexdigest()[:8]}"
+        return job_name[: MAX_CANDIDATE_NAME - len(rest)].rstrip("-") + rest
 
     def to_dict(self) -> dict:
         return asdict(self)

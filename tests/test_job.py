@@ -134,7 +134,7 @@ def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_
     assert failed, "an MLP trial (5 folds on 12,000 x 40, about 6 s here) takes longer than 2 s"
     assert all("MaxRuntimePerTrainingJobInSeconds" in c["FailureReason"] for c in failed)
     assert all(_seconds(c) < 2 + 1.0 for c in failed)
-    assert "-ll-" in document["BestCandidate"]["CandidateName"]  # the fast linear candidates finish and win
+    assert "-linear-learner-" in document["BestCandidate"]["CandidateName"]  # the fast linear candidates finish and win
 
 
 def test_max_job_runtime_ends_the_job_within_two_percent(tmp_path, regression_csv):
