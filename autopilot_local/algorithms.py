@@ -115,14 +115,17 @@ def _xgboost(problem_type: str, p: dict, seed: int):
 
 
 def _linear_static(problem_type: str, n_classes: int) -> dict:
-    predictor = {REGRESSION: "regressor"}.get(problem_type, "binary_classifier" if n_classes == 2 else "multiclass_classifier")
+    if problem_type == REGRESSION:
+        predictor = "regressor"
+    else:
+        predictor = "binary_classifier" if n_classes == 2 else "multiclass_classifier"
     return {"predictor_type": predictor, "epochs": 50, "mini_batch_size": 800, "loss": "auto"}
 
 
 def _linear_learner(problem_type: str, p: dict, seed: int):
     estimator = LinearLearnerRegressor if problem_type == REGRESSION else LinearLearnerClassifier
-    return estimator(wd=p["wd"], l1=p["l1"], learning_rate=p["learning_rate"], mini_batch_size=int(p["mini_batch_size"]),
-                     epochs=int(p["epochs"]), random_state=seed)
+    return estimator(wd=p["wd"], l1=p["l1"], learning_rate=p["learning_rate"],
+                     mini_batch_size=int(p["mini_batch_size"]), epochs=int(p["epochs"]), random_state=seed)
 
 
 def _mlp_static(problem_type: str, n_classes: int) -> dict:

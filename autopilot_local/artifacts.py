@@ -153,16 +153,14 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
 
 def _candidate_steps(folder: JobFolder, dpp: str, candidate_name: str) -> list[dict]:
     processor = folder.data_processor_job(dpp)
-    return [
-        {"CandidateStepType": "AWS::SageMaker::ProcessingJob", "CandidateStepArn": arn("processing-job", folder.processing_job),
-         "CandidateStepName": folder.processing_job},
-        {"CandidateStepType": "AWS::SageMaker::TrainingJob", "CandidateStepArn": arn("training-job", processor),
-         "CandidateStepName": processor},
-        {"CandidateStepType": "AWS::SageMaker::TransformJob", "CandidateStepArn": arn("transform-job", f"{processor}-rpb"),
-         "CandidateStepName": f"{processor}-rpb"},
-        {"CandidateStepType": "AWS::SageMaker::TrainingJob", "CandidateStepArn": arn("training-job", candidate_name),
-         "CandidateStepName": candidate_name},
-    ]
+    steps = (
+        ("ProcessingJob", "processing-job", folder.processing_job),  # analysis and split
+        ("TrainingJob", "training-job", processor),  # fit the dpp's feature transform
+        ("TransformJob", "transform-job", f"{processor}-rpb"),  # apply it
+        ("TrainingJob", "training-job", candidate_name),  # tune the algorithm
+    )
+    return [{"CandidateStepType": f"AWS::SageMaker::{kind}", "CandidateStepArn": arn(resource, name),
+             "CandidateStepName": name} for kind, resource, name in steps]
 
 
 def _inference_containers(folder: JobFolder, trial, problem_type: str, model_path: Path) -> list[dict]:

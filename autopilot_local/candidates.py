@@ -79,12 +79,14 @@ class CandidateDefinition:
             for kind in self.active_types()
         ]
         column_transformer = ColumnTransformer(branches, sparse_threshold=0.3, verbose_feature_names_out=False)
-        return Pipeline([("column_transformer", column_transformer)] + [(s.step_name, s.build()) for s in self.merged_stages])
+        merged = [(s.step_name, s.build()) for s in self.merged_stages]
+        return Pipeline([("column_transformer", column_transformer)] + merged)
 
     def build_label_transform(self):
         if self.problem_type == REGRESSION:
             return transformers.NALabelEncoder()
-        return transformers.RobustLabelEncoder(labels=list(self.labels), fill_label_value=None, include_unseen_class=True)
+        return transformers.RobustLabelEncoder(labels=list(self.labels), fill_label_value=None,
+                                               include_unseen_class=True)
 
     def description(self) -> str:
         """The candidate notebook's sentence for this pipeline, in Autopilot's wording."""
@@ -198,7 +200,7 @@ _RECIPES = (
 )
 
 
-def generate_candidates(column_types, target: str, problem_type: str, algorithms, labels=()) -> list[CandidateDefinition]:
+def generate_candidates(column_types, target, problem_type, algorithms, labels=()) -> list[CandidateDefinition]:
     """Autopilot's candidate pipelines for this data: ten recipes, numbered dpp0.. over the chosen algorithms.
 
     ``column_types`` maps each column type to its feature columns. When only some algorithms are allowed, the

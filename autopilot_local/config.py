@@ -98,7 +98,9 @@ class JobConfig:
         for name in ("max_runtime_per_training_job", "max_job_runtime"):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= MAX_JOB_RUNTIME_LIMIT:
-                raise InputError(f"{name.replace('_', ' ')} must be between 1 and {MAX_JOB_RUNTIME_LIMIT} s, got {value}")
+                raise InputError(
+                    f"{name.replace('_', ' ')} must be between 1 and {MAX_JOB_RUNTIME_LIMIT} s, got {value}"
+                )
         if not 0 < self.validation_fraction < 1:
             raise InputError(f"validation fraction must be strictly between 0 and 1, got {self.validation_fraction}")
         if self.workers is not None and self.workers < 1:
@@ -181,7 +183,9 @@ class JobConfig:
         try:
             return cls(**(_settings_from_request(request) | {k: v for k, v in overrides.items() if v is not None}))
         except (KeyError, TypeError, AttributeError) as error:
-            raise InputError(f"the request is not a CreateAutoMLJobV2 tabular request: missing or bad {error}") from None
+            raise InputError(
+                f"the request is not a CreateAutoMLJobV2 tabular request: missing or bad {error}"
+            ) from None
 
     @classmethod
     def from_request_file(cls, path: str | Path, **overrides) -> "JobConfig":

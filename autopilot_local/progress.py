@@ -14,11 +14,11 @@ class Reporter:
     def stage(self, secondary_status: str) -> None:
         pass
 
-    def start_tuning(self, total: int, deadline: float | None, direction: str, metric: str) -> None:
+    def start_tuning(self, total: int, deadline: float | None, metric: str) -> None:
         pass
 
-    def trial(self, result) -> None:
-        pass
+    def trial(self, result, best) -> None:
+        """A trial was told to the study; ``best`` is the best `TrialResult` so far (or None)."""
 
     def finish_tuning(self) -> None:
         pass
@@ -28,13 +28,12 @@ class RichReporter(Reporter):
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
         self.progress = None
-        self.best = None
 
     def stage(self, secondary_status: str) -> None:
         self.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {secondary_status}")
 
-    def start_tuning(self, total: int, deadline: float | None, direction: str, metric: str) -> None:
-        self.direction, self.metric, self.deadline = direction, metric, deadline
+    def start_tuning(self, total: int, deadline: float | None, metric: str) -> None:
+        self.metric, self.deadline = metric, deadline
         self.progress = Progress(
             TextColumn("candidates"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[best]}"),
             TimeElapsedColumn(), TextColumn("{task.fields[left]}"), console=self.console, transient=False,
@@ -42,13 +41,9 @@ class RichReporter(Reporter):
         self.task = self.progress.add_task("tuning", total=total, best="", left=self._left())
         self.progress.start()
 
-    def trial(self, result) -> None:
-        if result.status == "Completed" and (
-            self.best is None or (result.objective < self.best if self.direction == "Minimize" else result.objective > self.best)
-        ):
-            self.best = result.objective
-        best = f"best {self.metric} {self.best:.5g}" if self.best is not None else ""
-        self.progress.update(self.task, advance=1, best=best, left=self._left())
+    def trial(self, result, best) -> None:
+        text = f"best {self.metric} {best.objective:.5g}" if best is not None else ""
+        self.progress.update(self.task, advance=1, best=text, left=self._left())
 
     def finish_tuning(self) -> None:
         if self.progress:

@@ -133,14 +133,15 @@ def create_study(storage_url: str, name: str, settings: Settings, candidates: li
     study = optuna.create_study(storage=storage_url, study_name=name, sampler=sampler, direction=direction)
     for candidate in candidates:
         algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
-        study.enqueue_trial({CANDIDATE_PARAM: candidate} | {_param_key(algorithm.name, k): v for k, v in algorithm.defaults.items()})
+        defaults = {_param_key(algorithm.name, k): v for k, v in algorithm.defaults.items()}
+        study.enqueue_trial({CANDIDATE_PARAM: candidate} | defaults)
     return study
 
 
 def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settings, on_result=None) -> Outcome:
     """Run trials until MaxCandidates or the deadline; ``candidates`` maps "dppN-algo" to its cached matrices.
 
-    ``on_result`` is called with each `TrialResult` as it is told to the study.
+    ``on_result(result, best)`` is called with each `TrialResult` as it is told to the study.
     """
     runner = _Runner(study, candidates, plan, settings, on_result)
     try:
@@ -241,10 +242,11 @@ class _Runner:
             result.number, result.candidate, result.hyperparameters = trial.number, candidate, params
             _tell(self.study, trial, result)
             self.results.append(result)
-            if result.status == COMPLETED and self.settings.better(result.objective, self.best.objective if self.best else None):
+            best_value = self.best.objective if self.best else None
+            if result.status == COMPLETED and self.settings.better(result.objective, best_value):
                 self.best, self.best_model = result, model
             if self.on_result:
-                self.on_result(result)
+                self.on_result(result, self.best)
 
     def kill_all(self) -> None:
         for _, process, _ in self.running.values():
@@ -355,8 +357,9 @@ def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: 
     objective = metrics[settings.objective]
     result = TrialResult(0, candidate, params, COMPLETED, objective=objective, fold_objectives=fold_objectives,
                          metrics=metrics, started=started, ended=time.time())
-    model = FoldEnsemble(models, settings.problem_type, plan.n_classes) if settings.better(objective, best_value) else None
-    return result, model
+    if not settings.better(objective, best_value):
+        return result, None  # only a trial that may become the best ships its models back
+    return result, FoldEnsemble(models, settings.problem_type, plan.n_classes)
 
 
 def _fit(algorithm, X, y, params: dict, plan: DataPlan, settings: Settings):

@@ -58,7 +58,8 @@ def test_descriptions_use_autopilots_wording(seattle):
     first = generate_candidates(types, "price", "Regression", ("xgboost",))[0]
     text = first.description()
     assert text.startswith("This data transformation strategy first transforms 'numeric' features using RobustImputer")
-    for kind in ("'categorical' features using ThresholdOneHotEncoder", "'text' features using MultiColumnTfidfVectorizer",
+    for kind in ("'categorical' features using ThresholdOneHotEncoder",
+                 "'text' features using MultiColumnTfidfVectorizer",
                  "'datetime' features using DateTimeVectorizer"):
         assert kind in text
     assert text.endswith("The transformed data will be used to tune a *xgboost* model.")

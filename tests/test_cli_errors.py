@@ -97,12 +97,14 @@ def test_duplicate_column_names(tmp_path, capsys):
 
 
 def test_objective_does_not_fit_problem_type(tmp_path, capsys, regression_csv):
-    code, err = _run(capsys, regression_csv, "--target", "price", "--objective", "Accuracy", "--output", tmp_path / "jobs")
+    code, err = _run(capsys, regression_csv, "--target", "price", "--objective", "Accuracy",
+                     "--output", tmp_path / "jobs")
     _assert_clean_failure(code, err, tmp_path / "jobs", "Accuracy", "Regression")
 
 
 def test_unknown_objective(tmp_path, capsys, regression_csv):
-    code, err = _run(capsys, regression_csv, "--target", "price", "--objective", "Precision@5", "--output", tmp_path / "jobs")
+    code, err = _run(capsys, regression_csv, "--target", "price", "--objective", "Precision@5",
+                     "--output", tmp_path / "jobs")
     _assert_clean_failure(code, err, tmp_path / "jobs", "Precision@5")
 
 

