@@ -163,9 +163,11 @@ def _onehot(threshold=None, max_categories=100) -> Step:
     return Step("ThresholdOneHotEncoder", {"threshold": threshold, "max_categories": max_categories})
 
 
-def _tfidf(max_features=1000, ngram_range=(1, 1), min_df=1, max_df=0.9) -> Step:
+def _tfidf(vocabulary: int, n_text: int, ngram_range=(1, 1), min_df=1, max_df=0.9) -> Step:
+    """Tf-idf over every text column, ``vocabulary`` terms in all, shared out among the ``n_text`` columns."""
+    per_column = max(20, vocabulary // max(1, n_text))
     return Step("MultiColumnTfidfVectorizer",
-                {"max_features": max_features, "ngram_range": ngram_range, "min_df": min_df, "max_df": max_df})
+                {"max_features": per_column, "ngram_range": ngram_range, "min_df": min_df, "max_df": max_df})
 
 
 def _dates(mode: str) -> Step:
@@ -176,28 +178,39 @@ def _pca(n_components: int) -> Step:
     return Step("RobustPCA", {"n_components": n_components, "random_state": 0})
 
 
-# Each recipe: algorithm, then the stages for numeric, categorical, text and datetime columns, then the merged
-# stages. XGBoost reads a sparse matrix's absent entries as missing, so its numeric branch adds missing
-# indicators to keep "0" and "missing" apart; linear models and MLPs get imputed, tamed and scaled inputs.
-_RECIPES = (
-    ("xgboost", (Union((IMPUTE_NAN, INDICATE)),), (_onehot(),), (_tfidf(),), (_dates("ordinal"),), ()),
-    ("linear-learner", (Union((IMPUTE_MEDIAN, INDICATE)), Step("QuantileExtremeValuesTransformer")),
-     (_onehot(),), (_tfidf(),), (_dates("cyclic"),), (_pca(256), SCALE)),
-    ("xgboost", (IMPUTE_NAN,), (_onehot(threshold=5),), (_tfidf(2000, (1, 2), min_df=2),), (_dates("ordinal"),),
-     (SCALE,)),
-    ("mlp", (Union((IMPUTE_MEDIAN, INDICATE)), Step("QuantileExtremeValuesTransformer")), (_onehot(),),
-     (_tfidf(500),), (_dates("cyclic"),), (SCALE,)),
-    ("xgboost", (Union((IMPUTE_NAN, INDICATE)), Step("LogExtremeValuesTransformer")), (_onehot(threshold=0.01),),
-     (_tfidf(500),), (_dates("cyclic"),), ()),
-    ("linear-learner", (IMPUTE_MEDIAN,), (_onehot(),), (_tfidf(),), (_dates("cyclic"),), (SCALE,)),
-    ("xgboost", (IMPUTE_MEDIAN,), (_onehot(),), (_tfidf(),), (_dates("ordinal"),), (_pca(128), SCALE)),
-    ("linear-learner", (Union((IMPUTE_MEDIAN, INDICATE)), Step("LogExtremeValuesTransformer")),
-     (_onehot(threshold=5),), (_tfidf(2000, (1, 2), min_df=2),), (_dates("cyclic"),), (SCALE,)),
-    ("mlp", (IMPUTE_MEDIAN, Step("LogExtremeValuesTransformer")), (_onehot(),), (_tfidf(),), (_dates("cyclic"),),
-     (_pca(128), SCALE)),
-    ("xgboost", (Union((IMPUTE_NAN, INDICATE)),), (_onehot(threshold=3, max_categories=250),), (_tfidf(5000),),
-     (_dates("ordinal"),), ()),
-)
+def _recipes(n_text: int) -> tuple:
+    """Each recipe: algorithm, then the stages for numeric, categorical, text and datetime columns, then the
+    stages after the merge.
+
+    XGBoost's time grows with the number of columns (it weighs every column's bins at every node: 9,000 tf-idf
+    columns of the Seattle listings cost a hundred times what 300 do), so its recipes keep small vocabularies or
+    summarise text with RobustPCA. It reads a sparse matrix's absent entries as missing, so its numeric branch
+    adds missing indicators to keep "0" and "missing" apart. Linear models and MLPs get imputed, tamed and scaled
+    numbers; tf-idf rows are already normalised, and scaling rare terms by their tiny deviation would make them
+    huge, so text is left unscaled.
+    """
+    quantile, log = Step("QuantileExtremeValuesTransformer"), Step("LogExtremeValuesTransformer")
+    nan_and_flags, median_and_flags = Union((IMPUTE_NAN, INDICATE)), Union((IMPUTE_MEDIAN, INDICATE))
+    return (
+        ("xgboost", (nan_and_flags,), (_onehot(),), (_tfidf(200, n_text),), (_dates("ordinal"),), ()),
+        ("linear-learner", (median_and_flags, quantile, SCALE), (_onehot(),), (_tfidf(2000, n_text),),
+         (_dates("cyclic"), SCALE), (_pca(256), SCALE)),
+        ("xgboost", (IMPUTE_NAN,), (_onehot(threshold=5),), (_tfidf(400, n_text, (1, 2), min_df=2),),
+         (_dates("ordinal"),), ()),
+        ("mlp", (median_and_flags, quantile, SCALE), (_onehot(),), (_tfidf(1000, n_text),),
+         (_dates("cyclic"), SCALE), ()),
+        ("xgboost", (nan_and_flags, log), (_onehot(threshold=0.01),), (_tfidf(100, n_text),), (_dates("cyclic"),),
+         ()),
+        ("linear-learner", (IMPUTE_MEDIAN, SCALE), (_onehot(),), (_tfidf(2000, n_text),), (_dates("cyclic"), SCALE),
+         ()),
+        ("xgboost", (IMPUTE_MEDIAN,), (_onehot(),), (_tfidf(2000, n_text), _pca(32)), (_dates("ordinal"),), ()),
+        ("linear-learner", (median_and_flags, log, SCALE), (_onehot(threshold=5),),
+         (_tfidf(4000, n_text, (1, 2), min_df=2),), (_dates("cyclic"), SCALE), ()),
+        ("mlp", (IMPUTE_MEDIAN, log, SCALE), (_onehot(),), (_tfidf(2000, n_text),), (_dates("cyclic"), SCALE),
+         (_pca(128), SCALE)),
+        ("xgboost", (nan_and_flags,), (_onehot(threshold=3, max_categories=250),), (_tfidf(600, n_text),),
+         (_dates("ordinal"),), ()),
+    )
 
 
 def generate_candidates(column_types, target, problem_type, algorithms, labels=()) -> list[CandidateDefinition]:
@@ -208,7 +221,7 @@ def generate_candidates(column_types, target, problem_type, algorithms, labels=(
     needs.
     """
     columns = {kind: tuple(column_types.get(kind, ())) for kind in COLUMN_TYPES}
-    chosen = [r for r in _RECIPES if r[0] in algorithms]
+    chosen = [r for r in _recipes(len(columns["text"])) if r[0] in algorithms]
     return [
         CandidateDefinition(
             name=f"dpp{i}",

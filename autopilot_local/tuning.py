@@ -160,7 +160,9 @@ class _Runner:
     reproduce the study. Within that rule a free worker starts the next trial at once.
     """
 
-    SIGHT = 2  # how many trials may be in flight, unseen by the sampler, when the next is asked
+    # Trial k sees trials 0..k-SIGHT. Four keeps two workers busy while one runs a slow trial, and costs the
+    # sampler little: it misses at most the three latest results.
+    SIGHT = 4
 
     def __init__(self, study, candidates, plan, settings, on_result):
         self.study, self.candidates, self.plan, self.settings = study, candidates, plan, settings
