@@ -148,6 +148,7 @@ def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settin
         runner.run()
     except KeyboardInterrupt:
         runner.kill_all()
+        runner._tell_up_to(len(runner.asked) - 1)
         runner.stop_reason = "Stopped"
     return Outcome(runner.results, runner.best, runner.best_model, runner.stop_reason)
 
@@ -155,9 +156,9 @@ def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settin
 class _Runner:
     """Asks, runs and tells trials in a sliding window.
 
-    Trial k is asked only once trials 0..k-SIGHT have been told, and results are told in trial order, so every
-    suggestion sees the same history whatever the timing and however many workers run: a seed and a trial budget
-    reproduce the study. Within that rule a free worker starts the next trial at once.
+    When trial k is asked, exactly trials 0..k-SIGHT have been told (in trial order), whatever finished early:
+    every suggestion sees the same history whatever the timing and however many workers run, so a seed and a
+    trial budget reproduce the study. Within that rule a free worker starts the next trial at once.
     """
 
     # Trial k sees trials 0..k-SIGHT. Four keeps two workers busy while one runs a slow trial, and costs the
@@ -178,12 +179,13 @@ class _Runner:
     def run(self) -> None:
         while True:
             while self._may_ask():
-                self._start(len(self.asked))
-                self._tell_in_order()
+                position = len(self.asked)
+                self._tell_up_to(position - self.SIGHT)
+                self._start(position)
             if not self.running:
                 break
             self._collect()
-            self._tell_in_order()
+        self._tell_up_to(len(self.asked) - 1)
         if self.deadline_hit or (len(self.results) < self.settings.max_trials and self._past_deadline()):
             self.stop_reason = "MaxAutoMLJobRuntimeReached"
 
@@ -195,7 +197,7 @@ class _Runner:
         return (
             position < self.settings.max_trials
             and len(self.running) < self.settings.workers
-            and len(self.results) > position - self.SIGHT
+            and all(p in self.finished for p in range(len(self.results), position - self.SIGHT + 1))
             and not self.deadline_hit
             and not self._past_deadline()
         )
@@ -236,8 +238,9 @@ class _Runner:
                 for limit in [_time_limit(self.settings, started)[0]] if limit is not None]
         return max(0.0, min(ends) - time.time()) if ends else None
 
-    def _tell_in_order(self) -> None:
-        while len(self.results) in self.finished:
+    def _tell_up_to(self, last: int) -> None:
+        """Tell the study the results of trials up to ``last`` in trial order, stopping at one still running."""
+        while len(self.results) <= last and len(self.results) in self.finished:
             position = len(self.results)
             result, model = self.finished.pop(position)
             trial, candidate, params = self.asked[position]
