@@ -142,17 +142,18 @@ class JobConfig:
 
     # --- the AWS request shape -------------------------------------------------------------------------------
 
+    def completion_criteria(self, resolved: bool = False) -> dict:
+        """CompletionCriteria as requested, or as resolved (with Autopilot's default MaxCandidates filled in)."""
+        pairs = (
+            ("MaxCandidates", self.effective_max_candidates if resolved else self.max_candidates),
+            ("MaxRuntimePerTrainingJobInSeconds", self.max_runtime_per_training_job),
+            ("MaxAutoMLJobRuntimeInSeconds", self.max_job_runtime),
+        )
+        return {key: value for key, value in pairs if value is not None}
+
     def to_request(self) -> dict:
         """This config as a CreateAutoMLJobV2 request body (local paths stand in for S3 URIs)."""
-        criteria = {
-            key: value
-            for key, value in (
-                ("MaxCandidates", self.max_candidates),
-                ("MaxRuntimePerTrainingJobInSeconds", self.max_runtime_per_training_job),
-                ("MaxAutoMLJobRuntimeInSeconds", self.max_job_runtime),
-            )
-            if value is not None
-        }
+        criteria = self.completion_criteria()
         tabular = {
             "TargetAttributeName": self.target,
             "Mode": self.mode,

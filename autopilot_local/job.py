@@ -23,6 +23,7 @@ from .config import MIN_TRAINING_ROWS, REGRESSION, JobConfig, objective_directio
 from .errors import InputError
 from .io import read_table
 from .model import CandidateModel
+from .notebooks import write_candidate_artifacts
 from .progress import Reporter
 
 CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
@@ -50,7 +51,9 @@ def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
     job = Job(config, reporter or Reporter())
     if job.folder.job_json.exists():
         status = artifacts.read_json(job.folder.job_json).get("AutoMLJobStatus", "unknown")
-        raise InputError(f"{job.folder.root} already holds a job (status {status}); choose another --job-name or --output")
+        raise InputError(
+            f"{job.folder.root} already holds a job (status {status}); choose another --job-name or --output"
+        )
     job.set_status("InProgress", "AnalyzingData", write=False)
     return job.execute(prepare(config))
 
@@ -79,7 +82,8 @@ def prepare(config: JobConfig) -> PreparedData:
         _check_target_column(valid, config.target, config.validation_data)
         missing = [c for c in columns if c not in valid.columns]
         if missing:
-            raise InputError(f"validation file {config.validation_data} lacks column(s) {', '.join(map(repr, missing))}")
+            names = ", ".join(map(repr, missing))
+            raise InputError(f"validation file {config.validation_data} lacks column(s) {names}")
         valid_features, valid_y, _ = _labelled_rows(valid, config.target, columns, problem_type, label_transform)
         if len(valid_features) == 0:
             raise InputError(f"validation file {config.validation_data} has no rows with a target value")
@@ -138,12 +142,15 @@ class Job:
         self.folder = JobFolder(config.job_dir, config.job_name)
         self.created = time.time()
         self.status, self.secondary_status = "InProgress", "Starting"
-        self.history = [{"Status": "InProgress", "SecondaryStatus": "Starting", "Time": artifacts.iso_time(self.created)}]
+        self.history = [
+            {"Status": "InProgress", "SecondaryStatus": "Starting", "Time": artifacts.iso_time(self.created)}
+        ]
         self.failure_reason = ""
         self.partial_failures: list[str] = []
         self.best: dict | None = None
         self.problem_type = self.objective = None
         self.ended: float | None = None
+        self.artifacts: dict = {}
 
     # --- status -----------------------------------------------------------------------------------------------
 
@@ -177,13 +184,10 @@ class Job:
             document["AutoMLJobObjective"] = {"MetricName": self.objective}
             document["ResolvedAttributes"] = {
                 "AutoMLJobObjective": {"MetricName": self.objective},
-                "CompletionCriteria": {
-                    "MaxCandidates": self.config.effective_max_candidates,
-                    **({"MaxRuntimePerTrainingJobInSeconds": self.config.max_runtime_per_training_job}
-                       if self.config.max_runtime_per_training_job else {}),
-                    **({"MaxAutoMLJobRuntimeInSeconds": self.config.max_job_runtime} if self.config.max_job_runtime else {}),
+                "CompletionCriteria": self.config.completion_criteria(resolved=True),
+                "AutoMLProblemTypeResolvedAttributes": {
+                    "TabularResolvedAttributes": {"ProblemType": self.problem_type}
                 },
-                "AutoMLProblemTypeResolvedAttributes": {"TabularResolvedAttributes": {"ProblemType": self.problem_type}},
             }
         if self.ended:
             document["EndTime"] = artifacts.iso_time(self.ended)
@@ -193,6 +197,8 @@ class Job:
             document["PartialFailureReasons"] = [{"PartialFailureMessage": m} for m in self.partial_failures[:5]]
         if self.best:
             document["BestCandidate"] = self.best
+        if self.artifacts:
+            document["AutoMLJobArtifacts"] = self.artifacts
         return document
 
     def write_describe(self) -> None:
@@ -204,11 +210,14 @@ class Job:
     def execute(self, data: PreparedData) -> dict:
         self.problem_type, self.objective = data.problem_type, data.objective
         if data.dropped_target_rows:
-            self.partial_failures.append(f"dropped {data.dropped_target_rows} rows whose target value is missing or invalid")
+            self.partial_failures.append(
+                f"dropped {data.dropped_target_rows} rows whose target value is missing or invalid"
+            )
         self.folder.root.mkdir(parents=True, exist_ok=False)
         artifacts.write_json(self.folder.request_json, self.config.to_request())
         artifacts.write_json(self.folder.exploration_report, data.report.to_dict())
         artifacts.write_json(self.folder.candidate_definitions, [d.to_dict() for d in data.definitions])
+        self.artifacts = write_candidate_artifacts(self.folder, self.config, data)
         self.write_describe()
         try:
             if self.config.candidate_definitions_only:
@@ -225,8 +234,14 @@ class Job:
             self.set_status("Failed", "Failed")
             raise
 
+    def _deadline(self) -> float | None:
+        """When tuning must stop: the job's budget less a sliver for selecting and writing, so the job ends
+        within 2% of MaxAutoMLJobRuntimeInSeconds."""
+        budget = self.config.max_job_runtime
+        return self.created + budget - min(max(0.5, 0.01 * budget), 10.0) if budget else None
+
     def _transform(self, data: PreparedData, train_rows, valid_rows):
-        matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows)
+        matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, deadline=self._deadline())
         self.partial_failures.extend(failures)
         if not matrices:
             raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
@@ -238,16 +253,12 @@ class Job:
         return matrices, transforms
 
     def _tune(self, data: PreparedData, plan, matrices) -> tuning.Outcome:
-        budget = self.config.max_job_runtime
-        deadline = None
-        if budget:
-            # keep a sliver of the budget for selecting and writing, so the job ends within 2% of it
-            deadline = self.created + budget - min(max(0.5, 0.01 * budget), 10.0)
+        deadline = self._deadline()
         settings = tuning_settings(self.config, data, deadline)
         storage = f"sqlite:///{self.folder.study_db.resolve()}"
         self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
         study = tuning.create_study(storage, self.config.job_name, settings, list(matrices))
-        self.reporter.start_tuning(settings.max_trials, deadline, objective_direction(data.objective), data.objective)
+        self.reporter.start_tuning(settings.max_trials, deadline, data.objective)
         outcome = tuning.tune(study, matrices, plan, settings, on_result=self.reporter.trial)
         self.reporter.finish_tuning()
         return outcome
@@ -305,7 +316,8 @@ def split_rows(data: PreparedData, config: JobConfig):
     if data.valid_features is not None:
         return tuning.DataPlan(data.y, None, data.valid_y, n_classes), np.arange(n), None
     if n <= CV_MAX_ROWS:
-        return tuning.DataPlan(data.y, _folds(data.y, data.problem_type, config.seed), None, n_classes), np.arange(n), None
+        folds = _folds(data.y, data.problem_type, config.seed)
+        return tuning.DataPlan(data.y, folds, None, n_classes), np.arange(n), None
     stratify = data.y if data.problem_type != REGRESSION and np.bincount(data.y).min() >= 2 else None
     train, valid = train_test_split(np.arange(n), test_size=config.validation_fraction, random_state=config.seed,
                                     stratify=stratify)
@@ -313,16 +325,19 @@ def split_rows(data: PreparedData, config: JobConfig):
     return tuning.DataPlan(data.y[train], None, data.y[valid], n_classes), train, valid
 
 
-def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None):
+def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None, deadline: float | None = None):
     """Fit each dpp's feature transform once and cache its output, so trials fit only the model.
 
     Returns the matrices by candidate label ((train, valid) pairs), the fitted transforms, and a message for each
-    dpp whose transform failed (that dpp is left out, the others go on).
+    dpp whose transform failed or that the ``deadline`` left no time for (that dpp is left out, the others go on).
     """
     train_features = data.features.iloc[train_rows]
     valid_features = data.features.iloc[valid_rows] if valid_rows is not None else data.valid_features
     matrices, transforms, failures = {}, {}, []
     for definition in definitions or data.definitions:
+        if deadline is not None and time.time() >= deadline:
+            failures.append(f"{definition.label}: skipped, MaxAutoMLJobRuntimeInSeconds reached in feature engineering")
+            continue
         try:
             transform = definition.build_feature_transform()
             train_matrix = transform.fit_transform(train_features)

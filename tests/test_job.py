@@ -27,7 +27,8 @@ def _candidates(config) -> list[dict]:
 
 
 def _seconds(document: dict) -> float:
-    return (datetime.fromisoformat(document["EndTime"]) - datetime.fromisoformat(document["CreationTime"])).total_seconds()
+    start, end = (datetime.fromisoformat(document[key]) for key in ("CreationTime", "EndTime"))
+    return (end - start).total_seconds()
 
 
 def test_regression_job_writes_autopilot_shaped_results(tmp_path, regression_csv):
@@ -159,7 +160,8 @@ def test_request_file_runs_the_aws_request(tmp_path, regression_csv):
 
 def test_candidate_definitions_only_stops_before_tuning(tmp_path, regression_csv):
     config, document = _job(tmp_path, regression_csv, "price", candidate_definitions_only=True)
-    assert (document["AutoMLJobStatus"], document["AutoMLJobSecondaryStatus"]) == ("Completed", "CandidateDefinitionsGenerated")
+    status = (document["AutoMLJobStatus"], document["AutoMLJobSecondaryStatus"])
+    assert status == ("Completed", "CandidateDefinitionsGenerated")
     assert "BestCandidate" not in document
     assert not (config.job_dir / "candidates.json").exists()
 
