@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import math
+import shutil
 import tokenize
 from html.parser import HTMLParser
 from pathlib import Path
@@ -162,6 +163,20 @@ def test_classification_notebooks_execute_and_reproduce(classification_job):
     assert tables["Target Summary"]["n_classes"] == 2
     assert sum(c["count"] for c in tables["Label Frequencies"]) == 600
     _assert_reproduced(classification_job, _execute(_notebook(classification_job, CANDIDATE), [PROBE]))
+
+
+def test_notebooks_still_run_after_the_job_folder_moves(classification_job, tmp_path):
+    moved = tmp_path / "elsewhere" / classification_job.job_name
+    shutil.copytree(classification_job.job_dir, moved)
+    parked = classification_job.job_dir.with_name("parked")
+    classification_job.job_dir.rename(parked)  # the notebooks' absolute paths now lead nowhere
+    try:
+        notebooks = next(moved.glob("sagemaker-automl-candidates/*/notebooks"))
+        _execute(notebooks / EXPLORATION)
+        printed = _printed(_execute(notebooks / CANDIDATE, [PROBE]))
+        assert "Same candidates in the same order as the job: yes" in printed
+    finally:
+        parked.rename(classification_job.job_dir)
 
 
 def _assert_reproduced(config: JobConfig, executed) -> None:

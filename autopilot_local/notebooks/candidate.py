@@ -18,7 +18,8 @@ NAME = "SageMakerAutopilotCandidateDefinitionNotebook.ipynb"
 def render(config: JobConfig, data, job_dir: Path, modules_dir: Path) -> nbformat.NotebookNode:
     """The notebook, unexecuted (as Autopilot's): running it performs the job's transformations and tuning.
 
-    ``data`` is the job's `PreparedData`; paths are absolute so the notebook runs from any working directory.
+    ``data`` is the job's `PreparedData`; paths are absolute so the notebook runs from any working directory, and
+    the notebook falls back to its own place in the job folder when the folder has moved.
     """
     definitions = data.definitions
     algorithms = dict.fromkeys(d.algorithm for d in definitions)
