@@ -9,6 +9,7 @@ import nbformat
 from ..analysis import ExplorationReport
 from ..analysis.prediction_power import LEAKAGE_THRESHOLD
 from ..analysis.problem_type import REGRESSION
+from . import report_views
 from .prerun import prerun
 from .rendering import render_notebook
 
@@ -46,6 +47,7 @@ def render(report: ExplorationReport, job_name: str, report_path: Path, data_pat
         problem_type_inferred=report.problem_type_inferred,
         regression=report.problem_type == REGRESSION,
         sample_rows=len(report.sample),
+        sample_columns=report_views.TOP_FEATURES,
         sample_sizes=report.sample_sizes,
         leakage_threshold=LEAKAGE_THRESHOLD,
         missing_columns=sum(1 for p in report.missing.values() if p > 0),

@@ -186,11 +186,13 @@ def _classification_target(report: ExplorationReport) -> list:
             Figure("Class frequencies", figure)]
 
 
-def data_sample(report: ExplorationReport) -> Table:
-    """The report's sample rows, under two header rows: each column's prediction power and type."""
+def data_sample(report: ExplorationReport) -> list:
+    """The report's sample rows under two header rows (each column's prediction power and type): the target and
+    the most predictive features, as many as a page shows, as Autopilot's report shows at most 20 columns."""
     power = report.prediction_power
-    features = _most_predictive(report, report.column_types.features, limit=None)
-    columns = [report.target] + features + list(report.column_types.excluded)
+    every = list(report.column_types.features) + list(report.column_types.excluded)
+    features = _most_predictive(report, every, limit=TOP_FEATURES - 1)
+    columns = [report.target] + features
     header = pd.DataFrame(
         [["-"] + [_number(power.get(c)) or "-" for c in columns[1:]],
          ["target"] + [_column_type(report, c) for c in columns[1:]]],
@@ -198,7 +200,11 @@ def data_sample(report: ExplorationReport) -> Table:
     )
     rows = pd.DataFrame([{c: record.get(c) for c in columns} for record in report.sample],
                         index=[record["_row"] for record in report.sample], columns=columns)
-    return Table("Data Sample", pd.concat([header, _cells(rows)]), report.sample)
+    table = Table("Data Sample", pd.concat([header, _cells(rows)]), report.sample)
+    hidden = len(every) - len(features)
+    if not hidden:
+        return [table]
+    return [table, Note(f"{hidden} less predictive columns are not shown here; the table's JSON holds them all.")]
 
 
 def feature_summary(report: ExplorationReport) -> list:
