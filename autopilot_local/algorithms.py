@@ -111,7 +111,26 @@ def _xgboost(problem_type: str, p: dict, seed: int):
     )
     if problem_type == REGRESSION:
         return xgboost.XGBRegressor(**kwargs)
-    return xgboost.XGBClassifier(**kwargs)
+    return PresentClassesClassifier(xgboost.XGBClassifier(**kwargs))
+
+
+class PresentClassesClassifier:
+    """Fits a classifier on the classes present in its rows, coded 0..k-1.
+
+    XGBoost refuses labels that are not exactly 0..k-1, and a fold of a problem with a rare class can lack it.
+    ``classes_`` keeps the original codes, so `predict_raw` puts each probability back in its class's column.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.estimator.fit(X, codes)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.estimator.predict_proba(X)
 
 
 def _linear_static(problem_type: str, n_classes: int) -> dict:

@@ -177,3 +177,15 @@ def test_seed_and_trial_budget_reproduce_the_job_on_one_worker_or_two(tmp_path, 
     for board, predictions in runs[1:]:
         pd.testing.assert_frame_equal(board, runs[0][0])
         np.testing.assert_array_equal(predictions, runs[0][1])
+
+
+def test_a_class_too_rare_for_every_fold_does_not_fail_xgboost(tmp_path):
+    frame = classification_frame(n=900, classes=("low", "mid", "high"))
+    frame.loc[0, "label"] = "aaa"  # one row, coded 0: the training rows of the fold that scores it lack it
+    path = tmp_path / "rare.csv"
+    frame.to_csv(path, index=False)
+    config, document = _job(tmp_path, path, "label", max_candidates=3, algorithms=("xgboost",))
+    statuses = [c["CandidateStatus"] for c in _candidates(config)]
+    assert statuses == ["Completed"] * 3
+    probabilities = load_best_model(config.job_dir).predict_proba(frame.head(5))
+    assert probabilities.shape == (5, 4) and np.allclose(probabilities.sum(axis=1), 1)
