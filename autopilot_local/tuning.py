@@ -144,12 +144,7 @@ def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settin
     ``on_result(result, best)`` is called with each `TrialResult` as it is told to the study.
     """
     runner = _Runner(study, candidates, plan, settings, on_result)
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.kill_all()
-        runner._tell_up_to(len(runner.asked) - 1)
-        runner.stop_reason = "Stopped"
+    runner.run()
     return Outcome(runner.results, runner.best, runner.best_model, runner.stop_reason)
 
 
@@ -170,22 +165,30 @@ class _Runner:
         self.on_result = on_result
         self.labels = list(candidates)
         self.asked: list = []  # (trial, candidate, params) in trial order
-        self.running: dict = {}  # receiver -> (position, process, started)
+        self.running: dict = {}  # receiver -> (position, process, started, killed at, status if killed, why)
         self.finished: dict = {}  # position -> (result, model), not yet told
         self.results, self.best, self.best_model = [], None, None
         self.stop_reason = "MaxCandidatesReached"
         self.deadline_hit = False
 
     def run(self) -> None:
-        while True:
-            while self._may_ask():
-                position = len(self.asked)
-                self._tell_up_to(position - self.SIGHT)
-                self._start(position)
-            if not self.running:
-                break
-            self._collect()
+        try:
+            while True:
+                while self._may_ask():
+                    position = len(self.asked)
+                    self._tell_up_to(position - self.SIGHT)
+                    self._start(position)
+                if not self.running:
+                    break
+                self._collect()
+        except KeyboardInterrupt:
+            for _, process, *_ in self.running.values():
+                process.kill()
+            self.running.clear()
+            self.stop_reason = "Stopped"
         self._tell_up_to(len(self.asked) - 1)
+        if self.stop_reason == "Stopped":
+            return
         if self.deadline_hit or (len(self.results) < self.settings.max_trials and self._past_deadline()):
             self.stop_reason = "MaxAutoMLJobRuntimeReached"
 
@@ -215,28 +218,26 @@ class _Runner:
         process = _FORK.Process(target=_child, args=(sender, task), daemon=True)
         process.start()
         sender.close()
-        self.running[receiver] = (position, process, time.time())
+        started = time.time()
+        limit, status, reason = _time_limit(self.settings, started)
+        ends = started + limit if limit is not None else None
+        self.running[receiver] = (position, process, started, ends, status, reason)
 
     def _collect(self) -> None:
-        ready = wait(list(self.running), timeout=self._next_limit())
+        ends = [entry[3] for entry in self.running.values() if entry[3] is not None]
+        ready = wait(list(self.running), timeout=max(0.0, min(ends) - time.time()) if ends else None)
         for receiver in ready:
-            position, process, started = self.running.pop(receiver)
+            position, process, started, *_ = self.running.pop(receiver)
             self.finished[position] = _receive(receiver, process, started)
         now = time.time()
-        for receiver, (position, process, started) in list(self.running.items()):
-            limit, status, reason = _time_limit(self.settings, started)
-            if limit is not None and now >= started + limit:
+        for receiver, (position, process, started, ends, status, reason) in list(self.running.items()):
+            if ends is not None and now >= ends:
                 process.kill()
                 process.join()
                 del self.running[receiver]
                 self.deadline_hit |= status == STOPPED
                 self.finished[position] = (TrialResult(0, "", {}, status, failure_reason=reason, started=started,
                                                        ended=now), None)
-
-    def _next_limit(self) -> float | None:
-        ends = [started + limit for _, _, started in self.running.values()
-                for limit in [_time_limit(self.settings, started)[0]] if limit is not None]
-        return max(0.0, min(ends) - time.time()) if ends else None
 
     def _tell_up_to(self, last: int) -> None:
         """Tell the study the results of trials up to ``last`` in trial order, stopping at one still running."""
@@ -252,11 +253,6 @@ class _Runner:
                 self.best, self.best_model = result, model
             if self.on_result:
                 self.on_result(result, self.best)
-
-    def kill_all(self) -> None:
-        for _, process, _ in self.running.values():
-            process.kill()
-        self.running.clear()
 
 
 def _param_key(algorithm: str, name: str) -> str:
