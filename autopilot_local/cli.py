@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -115,24 +114,22 @@ def _run_config(config, quiet: bool) -> int:
 
 
 def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
+    import csv
+
     from rich.console import Console
     from rich.table import Table
 
-    from .artifacts import read_json
-
     console = Console()
-    candidates = read_json(job_dir / "candidates.json")["Candidates"] if (job_dir / "candidates.json").exists() else []
-    if candidates:
+    board = job_dir / "leaderboard.csv"
+    rows = list(csv.DictReader(board.open(encoding="utf-8"))) if board.exists() else []
+    if rows:
         metric = document["AutoMLJobObjective"]["MetricName"]
-        table = Table(title=f"Leaderboard (top 10 of {len(candidates)})")
+        table = Table(title=f"Leaderboard (top 10 of {len(rows)})")
         for column in ("#", "candidate", "pipeline", "algorithm", metric, "seconds"):
             table.add_column(column, justify="right" if column in ("#", metric, "seconds") else "left")
-        for rank, candidate in enumerate(c for c in candidates[:10] if "FinalAutoMLJobObjectiveMetric" in c):
-            name = candidate["CandidateName"]
-            dpp, algo = _pipeline_of(name)
-            seconds_used = _seconds(candidate)
-            value = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
-            table.add_row(str(rank + 1), name, dpp, algo, f"{value:.5g}", f"{seconds_used:.1f}")
+        for row in [r for r in rows if r["status"] == "Completed"][:10]:
+            table.add_row(row["rank"], row["candidate_name"], row["pipeline"], row["algorithm"],
+                          f"{float(row['objective_value']):.5g}", f"{float(row['seconds']):.1f}")
         console.print(table)
     status = f"{document['AutoMLJobStatus']} ({document['AutoMLJobSecondaryStatus']})"
     console.print(f"Job {document['AutoMLJobName']}: {status} in {seconds:.0f} s")
@@ -141,20 +138,6 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
         metric = best["FinalAutoMLJobObjectiveMetric"]
         console.print(f"Best candidate {best['CandidateName']}: {metric['MetricName']} = {metric['Value']:.6g}")
     console.print(f"Results: {job_dir.resolve()}")
-
-
-def _pipeline_of(candidate_name: str) -> tuple[str, str]:
-    """The dpp and algorithm a candidate name says it used."""
-    match = re.search(r"-(dpp\d+)-(.+)-\d{3}-[0-9a-f]{8}$", candidate_name)
-    return (match.group(1), match.group(2)) if match else ("", "")
-
-
-def _seconds(candidate: dict) -> float:
-    from datetime import datetime
-
-    start = datetime.fromisoformat(candidate["CreationTime"])
-    end = datetime.fromisoformat(candidate.get("EndTime", candidate["CreationTime"]))
-    return (end - start).total_seconds()
 
 
 def _job_file(job: str, name: str) -> Path:
