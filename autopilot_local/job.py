@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,7 +242,9 @@ class Job:
         return self.created + budget - min(max(0.5, 0.01 * budget), 10.0) if budget else None
 
     def _transform(self, data: PreparedData, train_rows, valid_rows):
-        matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, deadline=self._deadline())
+        workers = self.config.workers or _default_workers()
+        matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, deadline=self._deadline(),
+                                                        workers=workers)
         self.partial_failures.extend(failures)
         if not matrices:
             raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
@@ -325,29 +328,60 @@ def split_rows(data: PreparedData, config: JobConfig):
     return tuning.DataPlan(data.y[train], None, data.y[valid], n_classes), train, valid
 
 
-def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None, deadline: float | None = None):
+def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None, deadline: float | None = None,
+                   workers: int = 1):
     """Fit each dpp's feature transform once and cache its output, so trials fit only the model.
 
     Returns the matrices by candidate label ((train, valid) pairs), the fitted transforms, and a message for each
     dpp whose transform failed or that the ``deadline`` left no time for (that dpp is left out, the others go on).
+    With several ``workers`` the dpps are fitted in forked processes, side by side.
     """
+    global _TRANSFORM_INPUT
     train_features = data.features.iloc[train_rows]
     valid_features = data.features.iloc[valid_rows] if valid_rows is not None else data.valid_features
+    definitions = definitions or data.definitions
+    _TRANSFORM_INPUT = (train_features, valid_features, deadline)  # forked workers inherit it: nothing is pickled
+    try:
+        if workers > 1 and len(definitions) > 1 and tuning.FORK is not None:
+            with ProcessPoolExecutor(min(workers, len(definitions)), mp_context=tuning.FORK,
+                                     initializer=_one_thread) as pool:
+                outcomes = list(pool.map(_fit_transform, definitions))
+        else:
+            outcomes = [_fit_transform(d) for d in definitions]
+    finally:
+        _TRANSFORM_INPUT = None
     matrices, transforms, failures = {}, {}, []
-    for definition in definitions or data.definitions:
-        if deadline is not None and time.time() >= deadline:
-            failures.append(f"{definition.label}: skipped, MaxAutoMLJobRuntimeInSeconds reached in feature engineering")
-            continue
-        try:
-            transform = definition.build_feature_transform()
-            train_matrix = transform.fit_transform(train_features)
-            valid_matrix = transform.transform(valid_features) if valid_features is not None else None
-        except Exception as error:
-            failures.append(f"{definition.label}: feature transform failed: {error}")
-            continue
-        matrices[definition.label] = (train_matrix, valid_matrix)
-        transforms[definition.label] = transform
+    for definition, (transform, train_matrix, valid_matrix, failure) in zip(definitions, outcomes):
+        if failure:
+            failures.append(f"{definition.label}: {failure}")
+        else:
+            matrices[definition.label] = (train_matrix, valid_matrix)
+            transforms[definition.label] = transform
     return matrices, transforms, failures
+
+
+_TRANSFORM_INPUT = None
+
+
+def _one_thread() -> None:
+    """Side by side, each process's BLAS (the PCA steps) keeps to one thread instead of fighting for both cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _fit_transform(definition):
+    """One dpp's fitted transform and its train and validation matrices, or why there are none."""
+    train_features, valid_features, deadline = _TRANSFORM_INPUT
+    if deadline is not None and time.time() >= deadline:
+        return None, None, None, "skipped, MaxAutoMLJobRuntimeInSeconds reached in feature engineering"
+    try:
+        transform = definition.build_feature_transform()
+        train_matrix = transform.fit_transform(train_features)
+        valid_matrix = transform.transform(valid_features) if valid_features is not None else None
+    except Exception as error:
+        return None, None, None, f"feature transform failed: {error}"
+    return transform, train_matrix, valid_matrix, ""
 
 
 def tuning_settings(config: JobConfig, data: PreparedData, deadline: float | None = None) -> tuning.Settings:

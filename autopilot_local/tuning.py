@@ -122,7 +122,11 @@ class FoldEnsemble:
 
 
 def create_study(storage_url: str, name: str, settings: Settings, candidates: list[str]) -> optuna.Study:
-    """The job's study, with one enqueued default trial per candidate so every pipeline is tried early."""
+    """The job's study, with one enqueued default trial per candidate so every pipeline is tried early.
+
+    Candidates are screened algorithm by algorithm, in `ALGORITHMS` order: the quick XGBoost screens come first,
+    so the first candidate finishes within seconds and the portfolio (see `_Runner`) can pick its pipeline early.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -131,8 +135,8 @@ def create_study(storage_url: str, name: str, settings: Settings, candidates: li
         )
     direction = "minimize" if settings.direction == "Minimize" else "maximize"
     study = optuna.create_study(storage=storage_url, study_name=name, sampler=sampler, direction=direction)
-    for candidate in candidates:
-        algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
+    for candidate in sorted(candidates, key=lambda c: list(ALGORITHMS).index(_algorithm_name(c))):
+        algorithm = ALGORITHMS[_algorithm_name(candidate)]
         defaults = {_param_key(algorithm.name, k): v for k, v in algorithm.defaults.items()}
         study.enqueue_trial({CANDIDATE_PARAM: candidate} | defaults)
     return study
@@ -159,11 +163,15 @@ class _Runner:
     # Trial k sees trials 0..k-SIGHT. Four keeps two workers busy while one runs a slow trial, and costs the
     # sampler little: it misses at most the three latest results.
     SIGHT = 4
+    # After the screening trials (one per candidate) come the algorithms' portfolios: each configuration is run
+    # on the pipeline that has scored best so far with its algorithm, as far as trial k can see.
 
     def __init__(self, study, candidates, plan, settings, on_result):
         self.study, self.candidates, self.plan, self.settings = study, candidates, plan, settings
         self.on_result = on_result
         self.labels = list(candidates)
+        present = {_algorithm_name(label) for label in self.labels}
+        self.portfolio = [(a.name, config) for a in ALGORITHMS.values() if a.name in present for config in a.portfolio]
         self.asked: list = []  # (trial, candidate, params) in trial order
         self.running: dict = {}  # receiver -> (position, process, started, killed at, status if killed, why)
         self.finished: dict = {}  # position -> (result, model), not yet told
@@ -206,22 +214,38 @@ class _Runner:
         )
 
     def _start(self, position: int) -> None:
+        self._enqueue_portfolio(position)
         trial = self.study.ask()
         candidate, params = _suggest(trial, self.labels)
         self.asked.append((trial, candidate, params))
         best_value = self.best.objective if self.best else None
         task = (self.candidates[candidate], candidate, params, self.plan, self.settings, best_value)
-        if not _CAN_FORK:
+        if FORK is None:
             self.finished[position] = _evaluate(*task)  # no hard limits where fork is unavailable
             return
-        receiver, sender = _FORK.Pipe(duplex=False)
-        process = _FORK.Process(target=_child, args=(sender, task), daemon=True)
+        receiver, sender = FORK.Pipe(duplex=False)
+        process = FORK.Process(target=_child, args=(sender, task), daemon=True)
         process.start()
         sender.close()
         started = time.time()
         limit, status, reason = _time_limit(self.settings, started)
         ends = started + limit if limit is not None else None
         self.running[receiver] = (position, process, started, ends, status, reason)
+
+    def _enqueue_portfolio(self, position: int) -> None:
+        index = position - len(self.labels)
+        if not 0 <= index < len(self.portfolio):
+            return
+        algorithm, config = self.portfolio[index]
+        best = None
+        for result in self.results:  # exactly trials 0..position-SIGHT: the choice does not depend on timing
+            if result.status == COMPLETED and result.algorithm == algorithm and self.settings.better(
+                result.objective, best.objective if best else None
+            ):
+                best = result
+        if best is not None:
+            params = {_param_key(algorithm, k): v for k, v in config.items()}
+            self.study.enqueue_trial({CANDIDATE_PARAM: best.candidate} | params)
 
     def _collect(self) -> None:
         ends = [entry[3] for entry in self.running.values() if entry[3] is not None]
@@ -255,6 +279,10 @@ class _Runner:
                 self.on_result(result, self.best)
 
 
+def _algorithm_name(candidate: str) -> str:
+    return candidate.split("-", 1)[1]
+
+
 def _param_key(algorithm: str, name: str) -> str:
     # Algorithms share some hyperparameter names (learning_rate, wd) with different ranges: keep them apart.
     return f"{algorithm}.{name}"
@@ -262,7 +290,7 @@ def _param_key(algorithm: str, name: str) -> str:
 
 def _suggest(trial: optuna.Trial, labels: list[str]) -> tuple[str, dict]:
     candidate = trial.suggest_categorical(CANDIDATE_PARAM, labels)
-    algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
+    algorithm = ALGORITHMS[_algorithm_name(candidate)]
     params = {}
     for r in algorithm.ranges:
         key = _param_key(algorithm.name, r.name)
@@ -285,8 +313,8 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None
 
 # --- running trials --------------------------------------------------------------------------------------------
 
-_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
-_FORK = multiprocessing.get_context("fork") if _CAN_FORK else None
+# Forked children share the parent's cached matrices copy-on-write; None where the platform cannot fork.
+FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 def _time_limit(settings: Settings, started: float) -> tuple[float | None, str, str]:
@@ -328,14 +356,15 @@ def _child(sender, task) -> None:
 def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: Settings, best_value):
     """Fit and score one trial; return its result and, if it beats ``best_value``, its fitted fold models."""
     started = time.time()
-    algorithm = ALGORITHMS[candidate.split("-", 1)[1]]
+    algorithm = ALGORITHMS[_algorithm_name(candidate)]
     train, valid = matrices
     models, fold_objectives = [], []
     try:
         if plan.folds:
             prediction = None
             for fit_index, score_index in plan.folds:
-                model = _fit(algorithm, train[fit_index], plan.y_train[fit_index], params, plan, settings)
+                model = _fit(algorithm, train[fit_index], plan.y_train[fit_index], params, plan, settings,
+                             (train[score_index], plan.y_train[score_index]))
                 fold_prediction = predict_raw(model, train[score_index], settings.problem_type, plan.n_classes)
                 if prediction is None:
                     prediction = np.zeros((len(plan.y_train),) + fold_prediction.shape[1:])
@@ -344,7 +373,7 @@ def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: 
                 models.append(model)
             y_scored = plan.y_train
         else:
-            model = _fit(algorithm, train, plan.y_train, params, plan, settings)
+            model = _fit(algorithm, train, plan.y_train, params, plan, settings, (valid, plan.y_valid))
             prediction = predict_raw(model, valid, settings.problem_type, plan.n_classes)
             models.append(model)
             y_scored = plan.y_valid
@@ -363,9 +392,14 @@ def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: 
     return result, FoldEnsemble(models, settings.problem_type, plan.n_classes)
 
 
-def _fit(algorithm, X, y, params: dict, plan: DataPlan, settings: Settings):
-    estimator = algorithm.build(settings.problem_type, plan.n_classes, params, settings.seed)
-    return estimator.fit(X, y if settings.problem_type == REGRESSION else y.astype(int))
+def _fit(algorithm, X, y, params: dict, plan: DataPlan, settings: Settings, scoring_rows):
+    """Fit one model; an algorithm that stops early watches ``scoring_rows`` (the rows it is scored on)."""
+    estimator = algorithm.build(settings.problem_type, plan.n_classes, X.shape[1], params, settings.seed)
+    if settings.problem_type != REGRESSION:
+        y, scoring_rows = y.astype(int), (scoring_rows[0], scoring_rows[1].astype(int))
+    if algorithm.early_stopping:
+        return estimator.fit(X, y, eval_set=[scoring_rows], verbose=False)
+    return estimator.fit(X, y)
 
 
 def _error_text(error: BaseException) -> str:

@@ -1,0 +1,67 @@
+"""The tuning engine's speed devices: early stopping, the screening order, the portfolio, parallel transforms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import regression_frame
+
+from autopilot_local import JobConfig, tuning
+from autopilot_local.algorithms import ALGORITHMS, XGBOOST
+from autopilot_local.job import fit_transforms, prepare, split_rows, tuning_settings
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "homes.csv"
+    regression_frame(n=500).to_csv(path, index=False)
+    config = JobConfig(data=str(path), target="price", job_name="t", max_candidates=16, workers=2)
+    data = prepare(config)
+    plan, train_rows, valid_rows = split_rows(data, config)
+    matrices, _, failures = fit_transforms(data, train_rows, valid_rows, workers=2)
+    assert not failures
+    return config, data, plan, matrices
+
+
+def test_parallel_transforms_give_the_sequential_matrices(prepared):
+    config, data, plan, matrices = prepared
+    sequential, _, _ = fit_transforms(data, np.arange(len(data.features)), None, workers=1)
+    assert list(sequential) == list(matrices)  # the definitions' order, whatever finished first
+    for label, (train, _) in sequential.items():
+        np.testing.assert_array_equal(_dense(train), _dense(matrices[label][0]))
+
+
+def _dense(matrix) -> np.ndarray:
+    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+
+
+def test_xgboost_rounds_are_a_cap_that_early_stopping_cuts(prepared):
+    config, data, plan, matrices = prepared
+    X, _ = matrices["dpp0-xgboost"]
+    fit_rows, score_rows = plan.folds[0]
+    settings = tuning_settings(config, data)
+    params = dict(XGBOOST.defaults, num_round=1024)
+    model = tuning._fit(XGBOOST, X[fit_rows], plan.y_train[fit_rows], params, plan, settings,
+                        (X[score_rows], plan.y_train[score_rows]))
+    assert model.best_iteration < 1023  # eta 0.3 on 400 rows stops long before the cap
+    assert model.get_booster().num_boosted_rounds() < 1024
+
+
+def test_screens_come_first_then_the_portfolio_runs_on_the_best_screened_pipeline(prepared):
+    config, data, plan, matrices = prepared
+    settings = tuning_settings(config, data)
+    study = tuning.create_study(None, "t", settings, list(matrices))
+    outcome = tuning.tune(study, matrices, plan, settings)
+    labels = list(matrices)
+    screens = outcome.trials[: len(labels)]
+    order = [list(ALGORITHMS).index(t.algorithm) for t in screens]
+    assert order == sorted(order)  # quick XGBoost screens first: the first candidate is cheap
+    assert sorted(t.candidate for t in screens) == sorted(labels)
+    assert all(t.hyperparameters == ALGORITHMS[t.algorithm].defaults for t in screens)
+    # the first portfolio trial sees the results up to its position less the runner's sight
+    seen = outcome.trials[: len(labels) - tuning._Runner.SIGHT + 1]
+    xgboost_seen = [t for t in seen if t.algorithm == "xgboost" and t.status == tuning.COMPLETED]
+    best = min(xgboost_seen, key=lambda t: (t.objective, t.number))
+    first = outcome.trials[len(labels)]
+    assert first.candidate == best.candidate
+    assert first.hyperparameters == XGBOOST.portfolio[0]
