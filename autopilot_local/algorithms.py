@@ -75,9 +75,9 @@ XGBOOST = Algorithm(
         {"num_round": 1024, "gamma": 1e-6, "lambda": 1.0, "alpha": 1e-6} | config
         for config in (  # cheapest first; deeper trees and smaller steps cost more and usually score better
             {"max_depth": 7, "eta": 0.1, "min_child_weight": 2.0, "subsample": 0.8, "colsample_bytree": 0.6},
-            {"max_depth": 8, "eta": 0.05, "min_child_weight": 3.0, "subsample": 0.8, "colsample_bytree": 0.5},
             {"max_depth": 5, "eta": 0.05, "min_child_weight": 1.0, "subsample": 0.7, "colsample_bytree": 0.7,
              "lambda": 2.0, "alpha": 0.1},
+            {"max_depth": 8, "eta": 0.05, "min_child_weight": 3.0, "subsample": 0.8, "colsample_bytree": 0.5},
             {"max_depth": 8, "eta": 0.03, "min_child_weight": 3.0, "subsample": 0.8, "colsample_bytree": 0.5},
             {"max_depth": 8, "eta": 0.02, "min_child_weight": 5.0, "subsample": 0.7, "colsample_bytree": 0.4},
         )

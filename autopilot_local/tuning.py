@@ -163,8 +163,12 @@ class _Runner:
     # Trial k sees trials 0..k-SIGHT. Four keeps two workers busy while one runs a slow trial, and costs the
     # sampler little: it misses at most the three latest results.
     SIGHT = 4
-    # After the screening trials (one per candidate) come the algorithms' portfolios: each configuration is run
-    # on the pipeline that has scored best so far with its algorithm, as far as trial k can see.
+    # After the screening trials (one per candidate) come the algorithms' portfolios. Screens rank pipelines
+    # roughly: pipelines within TIE of the best count as tied, the narrowest (cheapest to fit) first, and the
+    # first two configurations go to the two first pipelines of their algorithm, the later ones to the first,
+    # as far as trial k can see.
+    SPREAD = 2
+    TIE = 0.01
 
     def __init__(self, study, candidates, plan, settings, on_result):
         self.study, self.candidates, self.plan, self.settings = study, candidates, plan, settings
@@ -237,15 +241,20 @@ class _Runner:
         if not 0 <= index < len(self.portfolio):
             return
         algorithm, config = self.portfolio[index]
-        best = None
-        for result in self.results:  # exactly trials 0..position-SIGHT: the choice does not depend on timing
+        best: dict = {}  # candidate -> its best objective, over exactly trials 0..position-SIGHT (not timing)
+        for result in self.results:
             if result.status == COMPLETED and result.algorithm == algorithm and self.settings.better(
-                result.objective, best.objective if best else None
+                result.objective, best.get(result.candidate)
             ):
-                best = result
-        if best is not None:
+                best[result.candidate] = result.objective
+        ranked = sorted(best, key=best.get, reverse=self.settings.direction != "Minimize")
+        if ranked:
+            top = best[ranked[0]]
+            tied = [c for c in ranked if abs(best[c] - top) <= self.TIE * abs(top)]
+            ranked = sorted(tied, key=lambda c: self.candidates[c][0].shape[1]) + ranked[len(tied):]
+            candidate = ranked[min(index % self.SPREAD if index < self.SPREAD else 0, len(ranked) - 1)]
             params = {_param_key(algorithm, k): v for k, v in config.items()}
-            self.study.enqueue_trial({CANDIDATE_PARAM: best.candidate} | params)
+            self.study.enqueue_trial({CANDIDATE_PARAM: candidate} | params)
 
     def _collect(self) -> None:
         ends = [entry[3] for entry in self.running.values() if entry[3] is not None]
