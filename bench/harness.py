@@ -9,6 +9,7 @@ from which `report.py` renders the Markdown table.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -89,8 +90,9 @@ def prepare(dataset: Dataset, folder: Path) -> Split:
     folder.mkdir(parents=True, exist_ok=True)
     train, test = dataset.split()
     train_path, test_path = folder / "train.csv", folder / "test_x.csv"
-    train.to_csv(train_path, index=False)
-    test.drop(columns=[dataset.target]).to_csv(test_path, index=False)
+    # every text cell quoted: a bare carriage return inside a tweet would otherwise end a row for pandas' reader
+    train.to_csv(train_path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    test.drop(columns=[dataset.target]).to_csv(test_path, index=False, quoting=csv.QUOTE_NONNUMERIC)
     return Split(dataset, train_path, test_path, test[dataset.target].reset_index(drop=True), len(train))
 
 
@@ -127,7 +129,11 @@ def _run_once(system: System, split: Split, budget: int | None, workdir: Path) -
     info = json.loads(Path(task["info"]).read_text())
     record.update({k: info.get(k) for k in ("fit_s", "predict_s", "time_to_first_s", "n_models", "best_model",
                                              "versions", "notes")})
-    record.update(score(split, pd.read_csv(task["predictions"])))
+    predictions = pd.read_csv(task["predictions"])
+    if len(predictions) != len(split.truth):
+        record["error"] = f"{len(predictions)} predictions for {len(split.truth)} test rows"
+        return record
+    record.update(score(split, predictions))
     return record
 
 
