@@ -91,6 +91,9 @@ class JobFolder:
     request_json = property(lambda self: self.root / "request.json")
     history_json = property(lambda self: self.root / "status-history.json")
     study_db = property(lambda self: self.root / "tuning" / "study.db")
+    # what a local run needs beyond the AWS request (seed, workers), and the seconds it has spent so far
+    local_run_json = property(lambda self: self.root / "local-run.json")
+    stop_request = property(lambda self: self.root / "tuning" / "stop-requested")
 
     @property
     def processing_job(self) -> str:

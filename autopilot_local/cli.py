@@ -52,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar or leaderboard")
     run.set_defaults(handler=_run)
 
+    resume = commands.add_parser("resume", help="continue a job that was killed: finished trials are kept")
+    resume.add_argument("job", help="the job folder")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar or leaderboard")
+    resume.set_defaults(handler=_resume)
+
+    stop = commands.add_parser("stop", help="stop a running job (StopAutoMLJob): its best candidate is written")
+    stop.add_argument("job", help="the job folder")
+    stop.add_argument("--wait", type=float, default=120, metavar="S", help="seconds to wait for it to end")
+    stop.set_defaults(handler=_stop)
+
     for name, help_text, handler in (
         ("describe", "print the job's DescribeAutoMLJobV2 JSON", _describe),
         ("candidates", "print the job's ListCandidatesForAutoMLJob JSON", _candidates),
@@ -98,19 +108,60 @@ def _run(args) -> int:
 
 def _run_config(config, quiet: bool) -> int:
     from .job import run_job
+
+    return _execute(lambda reporter: run_job(config, reporter), config.job_dir, quiet)
+
+
+def _resume(args) -> int:
+    from .job import resume_job
+
+    return _execute(lambda reporter: resume_job(args.job, reporter), Path(args.job), args.quiet)
+
+
+def _execute(job, job_dir: Path, quiet: bool) -> int:
+    """Run ``job(reporter)`` to its end; print the leaderboard unless ``quiet``. A failed job exits 1."""
     from .progress import Reporter, RichReporter
 
     started = time.time()
     try:
-        document = run_job(config, Reporter() if quiet else RichReporter())
+        document = job(Reporter() if quiet else RichReporter())
     except InputError:
         raise
     except Exception as error:
-        print(f"autopilot-local: job {config.job_name} failed: {error}", file=sys.stderr)
+        print(f"autopilot-local: job {Path(job_dir).name} failed: {error}", file=sys.stderr)
         return 1
     if not quiet:
-        _print_summary(config.job_dir, document, time.time() - started)
+        _print_summary(job_dir, document, time.time() - started)
     return 0
+
+
+def _stop(args) -> int:
+    """Ask the running job to stop, as StopAutoMLJob does, and wait for it to write its best candidate."""
+    from .artifacts import JobFolder, read_json
+
+    folder = JobFolder(Path(args.job), Path(args.job).name)
+    status = read_json(_job_file(args.job, "job.json"))["AutoMLJobStatus"]
+    if status != "InProgress":
+        raise InputError(f"job {folder.root.name} is {status}: there is nothing to stop")
+    folder.stop_request.parent.mkdir(parents=True, exist_ok=True)
+    folder.stop_request.touch()
+    ends = time.time() + args.wait
+    while time.time() < ends:
+        status = read_json(folder.job_json)["AutoMLJobStatus"]
+        if status != "InProgress":
+            print(f"job {folder.root.name}: {status}")
+            return 0
+        time.sleep(0.5)
+    print(f"autopilot-local: job {folder.root.name} has not stopped within {args.wait:g} s; if no process runs it, "
+          "`autopilot-local resume` continues it", file=sys.stderr)
+    return 1
+
+
+def _seconds(candidate: dict) -> float:
+    from datetime import datetime
+
+    ended, started = (datetime.fromisoformat(candidate[k]) for k in ("EndTime", "CreationTime"))
+    return (ended - started).total_seconds()
 
 
 def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
@@ -119,17 +170,20 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .artifacts import read_json
+
     console = Console()
-    board = job_dir / "leaderboard.csv"
+    board, listed = job_dir / "leaderboard.csv", job_dir / "candidates.json"
     rows = list(csv.DictReader(board.open(encoding="utf-8"))) if board.exists() else []
     if rows:
+        took = {c["CandidateName"]: _seconds(c) for c in read_json(listed)["Candidates"]}
         metric = document["AutoMLJobObjective"]["MetricName"]
         table = Table(title=f"Leaderboard (top 10 of {len(rows)})")
         for column in ("#", "candidate", "pipeline", "algorithm", metric, "seconds"):
             table.add_column(column, justify="right" if column in ("#", metric, "seconds") else "left")
         for row in [r for r in rows if r["status"] == "Completed"][:10]:
             table.add_row(row["rank"], row["candidate_name"], row["pipeline"], row["algorithm"],
-                          f"{float(row['objective_value']):.5g}", f"{float(row['seconds']):.1f}")
+                          f"{float(row['objective_value']):.5g}", f"{took[row['candidate_name']]:.1f}")
         console.print(table)
     status = f"{document['AutoMLJobStatus']} ({document['AutoMLJobSecondaryStatus']})"
     console.print(f"Job {document['AutoMLJobName']}: {status} in {seconds:.0f} s")

@@ -11,6 +11,8 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,6 +59,27 @@ def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
         )
     job.set_status("InProgress", "AnalyzingData", write=False)
     return job.execute(prepare(config))
+
+
+def resume_job(job_dir, reporter: Reporter | None = None) -> dict:
+    """Continue a job that was killed while it ran: its finished trials are kept, the interrupted ones run again,
+    and the budget counts the time the job had already spent. Returns its DescribeAutoMLJobV2 document."""
+    folder = Path(job_dir)
+    if not folder.joinpath("job.json").exists() or not folder.joinpath("local-run.json").exists():
+        raise InputError(f"{folder} is not a job folder that can be resumed (no job.json or local-run.json)")
+    described = artifacts.read_json(folder / "job.json")
+    status = described["AutoMLJobStatus"]
+    if status != "InProgress":
+        raise InputError(f"job {described['AutoMLJobName']} is {status}: only a job that was interrupted resumes")
+    local = artifacts.read_json(folder / "local-run.json")
+    config = JobConfig.from_request_file(folder / "request.json", output_dir=str(folder.parent),
+                                         job_name=folder.name, **local["settings"])
+    job = Job(config, reporter or Reporter())
+    job.created = datetime.fromisoformat(described["CreationTime"]).timestamp()
+    job.history = artifacts.read_json(folder / "status-history.json")
+    job.spent_before = local["active_seconds"]
+    job.set_status("InProgress", "AnalyzingData")
+    return job.execute(prepare(config), resume=True)
 
 
 def prepare(config: JobConfig) -> PreparedData:
@@ -152,6 +175,8 @@ class Job:
         self.problem_type = self.objective = None
         self.ended: float | None = None
         self.artifacts: dict = {}
+        self.started = time.time()  # this run's start (a resumed job's created is the first run's)
+        self.spent_before = 0.0  # seconds earlier runs of this job spent before they were interrupted
 
     # --- status -----------------------------------------------------------------------------------------------
 
@@ -208,16 +233,18 @@ class Job:
 
     # --- the stages -------------------------------------------------------------------------------------------
 
-    def execute(self, data: PreparedData) -> dict:
+    def execute(self, data: PreparedData, resume: bool = False) -> dict:
         self.problem_type, self.objective = data.problem_type, data.objective
         if data.dropped_target_rows:
             self.partial_failures.append(
                 f"dropped {data.dropped_target_rows} rows whose target value is missing or invalid"
             )
-        self.folder.root.mkdir(parents=True, exist_ok=False)
-        artifacts.write_json(self.folder.request_json, self.config.to_request())
-        artifacts.write_json(self.folder.exploration_report, data.report.to_dict())
-        artifacts.write_json(self.folder.candidate_definitions, [d.to_dict() for d in data.definitions])
+        if not resume:
+            self.folder.root.mkdir(parents=True, exist_ok=False)
+            artifacts.write_json(self.folder.request_json, self.config.to_request())
+            self.heartbeat()
+            artifacts.write_json(self.folder.exploration_report, data.report.to_dict())
+            artifacts.write_json(self.folder.candidate_definitions, [d.to_dict() for d in data.definitions])
         self.artifacts = write_candidate_artifacts(self.folder, self.config, data)
         self.write_describe()
         try:
@@ -235,11 +262,19 @@ class Job:
             self.set_status("Failed", "Failed")
             raise
 
+    def heartbeat(self, *_) -> None:
+        """Record the seconds this job has spent (what a resumed run still has) and what it needs to resume."""
+        settings = {"seed": self.config.seed, "workers": self.config.workers, "allow_small": self.config.allow_small}
+        spent = self.spent_before + time.time() - self.started
+        artifacts.write_json(self.folder.local_run_json, {"settings": settings, "active_seconds": round(spent, 3)})
+
     def _deadline(self) -> float | None:
-        """When tuning must stop: the job's budget less a sliver for selecting and writing, so the job ends
-        within 2% of MaxAutoMLJobRuntimeInSeconds."""
+        """When tuning must stop: the job's budget, less what earlier runs spent and a sliver for selecting and
+        writing, so the job ends within 2% of MaxAutoMLJobRuntimeInSeconds."""
         budget = self.config.max_job_runtime
-        return self.created + budget - min(max(0.5, 0.01 * budget), 10.0) if budget else None
+        if not budget:
+            return None
+        return self.started - self.spent_before + budget - min(max(0.5, 0.01 * budget), 10.0)
 
     def _transform(self, data: PreparedData, train_rows, valid_rows):
         workers = self.config.workers or _default_workers()
@@ -258,15 +293,27 @@ class Job:
     def _tune(self, data: PreparedData, plan, matrices) -> tuning.Outcome:
         deadline = self._deadline()
         settings = tuning_settings(self.config, data, deadline)
+        settings.stop_file = str(self.folder.stop_request)
         storage = f"sqlite:///{self.folder.study_db.resolve()}"
-        self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
-        study = tuning.create_study(storage, self.config.job_name, settings, list(matrices))
+        if self.folder.study_db.exists():  # a resumed job whose tuning had begun
+            study = tuning.load_study(storage, self.config.job_name)
+        else:
+            self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
+            study = tuning.create_study(storage, self.config.job_name, settings, list(matrices))
         self.reporter.start_tuning(settings.max_trials, deadline, data.objective)
-        outcome = tuning.tune(study, matrices, plan, settings, on_result=self.reporter.trial)
+        outcome = tuning.tune(study, matrices, plan, settings, on_result=self._on_result)
         self.reporter.finish_tuning()
         return outcome
 
+    def _on_result(self, result, best) -> None:
+        self.reporter.trial(result, best)
+        self.heartbeat()
+        self.write_describe()  # LastModifiedTime moves with every candidate, as the cloud's does
+
     def _select(self, data: PreparedData, outcome: tuning.Outcome, transforms) -> dict:
+        if outcome.best is None and outcome.stop_reason == "Stopped":  # stopped before a candidate finished
+            self._write_candidates(data, outcome, None)
+            return self._finish("Stopped", "Stopped")
         if outcome.best is None:
             reasons = {t.failure_reason for t in outcome.trials if t.failure_reason}
             raise RuntimeError("no candidate completed" + (f": {'; '.join(sorted(reasons))[:400]}" if reasons else ""))
@@ -298,7 +345,7 @@ class Job:
         rows = [
             {"rank": i + 1, "candidate_name": doc["CandidateName"], "pipeline": trial.dpp, "algorithm": trial.algorithm,
              "objective_metric": data.objective, "objective_value": trial.objective, "status": trial.status,
-             "seconds": round(trial.seconds, 3), "hyperparameters": _json(trial.hyperparameters),
+             "hyperparameters": _json(trial.hyperparameters),
              "failure_reason": trial.failure_reason}
             for i, (trial, doc) in enumerate(zip(ranked, documents))
         ]

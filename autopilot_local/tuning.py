@@ -52,6 +52,7 @@ class Settings:
     per_trial_limit: float | None = None
     workers: int = 1
     seed: int = 0
+    stop_file: str | None = None  # when this file appears the tuning stops (StopAutoMLJob)
 
     @property
     def direction(self) -> str:
@@ -128,13 +129,9 @@ def create_study(storage_url: str, name: str, settings: Settings, candidates: li
     so the first candidate finishes within seconds and the portfolio (see `_Runner`) can pick its pipeline early.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(
-            seed=settings.seed, multivariate=True, group=True, n_startup_trials=max(10, len(candidates))
-        )
     direction = "minimize" if settings.direction == "Minimize" else "maximize"
-    study = optuna.create_study(storage=storage_url, study_name=name, sampler=sampler, direction=direction)
+    study = optuna.create_study(storage=storage_url, study_name=name, sampler=_sampler(settings, len(candidates), 0),
+                                direction=direction)
     for candidate in sorted(candidates, key=lambda c: list(ALGORITHMS).index(_algorithm_name(c))):
         algorithm = ALGORITHMS[_algorithm_name(candidate)]
         defaults = {_param_key(algorithm.name, k): v for k, v in algorithm.defaults.items()}
@@ -142,14 +139,39 @@ def create_study(storage_url: str, name: str, settings: Settings, candidates: li
     return study
 
 
+def load_study(storage_url: str, name: str) -> optuna.Study:
+    """A study created by `create_study`, to be continued (the runner picks up its trials)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(storage=storage_url, study_name=name)
+
+
+def _sampler(settings: Settings, n_candidates: int, number: int) -> optuna.samplers.TPESampler:
+    """The sampler that suggests trial ``number``: seeded by the job's seed and the trial's number, so a
+    suggestion depends only on the trials told before it, not on how many the process has asked (a resumed job
+    or another worker suggests what the first process would have)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=(settings.seed * 1_000_003 + number) % 2**32, multivariate=True, group=True,
+            n_startup_trials=max(10, n_candidates),
+        )
+
+
 def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settings, on_result=None) -> Outcome:
     """Run trials until MaxCandidates or the deadline; ``candidates`` maps "dppN-algo" to its cached matrices.
 
-    ``on_result(result, best)`` is called with each `TrialResult` as it is told to the study.
+    Trials the study already holds are kept: told ones as they are, ones asked but never told (the job was
+    killed) are run again with their own hyperparameters. ``on_result(result, best)`` is called with each
+    `TrialResult` as it is told to the study, the kept ones first.
     """
     runner = _Runner(study, candidates, plan, settings, on_result)
     runner.run()
-    return Outcome(runner.results, runner.best, runner.best_model, runner.stop_reason)
+    best_model = runner.best_model
+    if runner.best is not None and best_model is None:  # told before an interruption: fit its models again
+        best = runner.best
+        _, best_model = _evaluate(candidates[best.candidate], best.candidate, best.hyperparameters, plan, settings,
+                                  None)
+    return Outcome(runner.results, runner.best, best_model, runner.stop_reason)
 
 
 class _Runner:
@@ -182,14 +204,43 @@ class _Runner:
         self.results, self.best, self.best_model = [], None, None
         self.stop_reason = "MaxCandidatesReached"
         self.deadline_hit = False
+        self.rerun: list[int] = []  # positions asked before an interruption and never told: run first
+        self._keep_study_trials()
+
+    def _keep_study_trials(self) -> None:
+        """Take over the trials a study already holds (a resumed job), in trial order."""
+        states = optuna.trial.TrialState
+        for frozen in sorted(self.study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if frozen.state == states.WAITING:  # enqueued, never asked: asked in turn
+                continue
+            candidate, params = _decode(frozen.params)
+            # Optuna has no public handle on a running trial of a stored study; its id makes one
+            self.asked.append((optuna.trial.Trial(self.study, frozen._trial_id), candidate, params))
+            if frozen.state in (states.COMPLETE, states.FAIL):
+                result = _result_of(frozen, candidate, params)
+                self.results.append(result)
+                if result.status == COMPLETED and self.settings.better(result.objective, self._best_value()):
+                    self.best = result
+                if self.on_result:
+                    self.on_result(result, self.best)
+            else:
+                self.rerun.append(len(self.asked) - 1)
+
+    def _best_value(self) -> float | None:
+        return self.best.objective if self.best else None
 
     def run(self) -> None:
         try:
             while True:
+                while self.rerun and len(self.running) < self.settings.workers and not self._past_deadline():
+                    self._launch(self.rerun.pop(0))
                 while self._may_ask():
                     position = len(self.asked)
                     self._tell_up_to(position - self.SIGHT)
-                    self._start(position)
+                    self._ask(position)
+                    self._launch(position)
+                if self._stop_requested():
+                    raise KeyboardInterrupt
                 if not self.running:
                     break
                 self._collect()
@@ -207,23 +258,30 @@ class _Runner:
     def _past_deadline(self) -> bool:
         return self.settings.deadline is not None and time.time() >= self.settings.deadline
 
+    def _stop_requested(self) -> bool:
+        return self.settings.stop_file is not None and os.path.exists(self.settings.stop_file)
+
     def _may_ask(self) -> bool:
         position = len(self.asked)
         return (
-            position < self.settings.max_trials
+            not self.rerun
+            and position < self.settings.max_trials
             and len(self.running) < self.settings.workers
             and all(p in self.finished for p in range(len(self.results), position - self.SIGHT + 1))
             and not self.deadline_hit
             and not self._past_deadline()
         )
 
-    def _start(self, position: int) -> None:
+    def _ask(self, position: int) -> None:
         self._enqueue_portfolio(position)
+        self.study.sampler = _sampler(self.settings, len(self.labels), position)
         trial = self.study.ask()
         candidate, params = _suggest(trial, self.labels)
         self.asked.append((trial, candidate, params))
-        best_value = self.best.objective if self.best else None
-        task = (self.candidates[candidate], candidate, params, self.plan, self.settings, best_value)
+
+    def _launch(self, position: int) -> None:
+        _, candidate, params = self.asked[position]
+        task = (self.candidates[candidate], candidate, params, self.plan, self.settings, self._best_value())
         if FORK is None:
             self.finished[position] = _evaluate(*task)  # no hard limits where fork is unavailable
             return
@@ -238,7 +296,8 @@ class _Runner:
 
     def _enqueue_portfolio(self, position: int) -> None:
         index = position - len(self.labels)
-        if not 0 <= index < len(self.portfolio):
+        waiting = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+        if not 0 <= index < len(self.portfolio) or waiting:  # waiting: enqueued before an interruption
             return
         algorithm, config = self.portfolio[index]
         best: dict = {}  # candidate -> its best objective, over exactly trials 0..position-SIGHT (not timing)
@@ -258,7 +317,10 @@ class _Runner:
 
     def _collect(self) -> None:
         ends = [entry[3] for entry in self.running.values() if entry[3] is not None]
-        ready = wait(list(self.running), timeout=max(0.0, min(ends) - time.time()) if ends else None)
+        timeout = max(0.0, min(ends) - time.time()) if ends else None
+        if self.settings.stop_file is not None:  # look for a stop request every second
+            timeout = min(timeout, 1.0) if timeout is not None else 1.0
+        ready = wait(list(self.running), timeout=timeout)
         for receiver in ready:
             position, process, started, *_ = self.running.pop(receiver)
             self.finished[position] = _receive(receiver, process, started)
@@ -281,8 +343,7 @@ class _Runner:
             result.number, result.candidate, result.hyperparameters = trial.number, candidate, params
             _tell(self.study, trial, result)
             self.results.append(result)
-            best_value = self.best.objective if self.best else None
-            if result.status == COMPLETED and self.settings.better(result.objective, best_value):
+            if result.status == COMPLETED and self.settings.better(result.objective, self._best_value()):
                 self.best, self.best_model = result, model
             if self.on_result:
                 self.on_result(result, self.best)
@@ -310,10 +371,25 @@ def _suggest(trial: optuna.Trial, labels: list[str]) -> tuple[str, dict]:
     return candidate, params
 
 
+def _decode(stored: dict) -> tuple[str, dict]:
+    """The candidate and hyperparameters of a stored trial's parameters (the inverse of `_suggest`)."""
+    candidate = stored[CANDIDATE_PARAM]
+    prefix = _param_key(_algorithm_name(candidate), "")
+    return candidate, {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
+
+
+_RECORDED = ("status", "failure_reason", "metrics", "fold_objectives", "started", "ended")
+
+
+def _result_of(frozen: optuna.trial.FrozenTrial, candidate: str, params: dict) -> TrialResult:
+    """A told trial's `TrialResult`, as `_tell` recorded it."""
+    recorded = {key: frozen.user_attrs[key] for key in _RECORDED if key in frozen.user_attrs}
+    return TrialResult(frozen.number, candidate, params, objective=frozen.value, **recorded)
+
+
 def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None:
-    for key, value in (("status", result.status), ("failure_reason", result.failure_reason),
-                       ("metrics", result.metrics), ("started", result.started), ("ended", result.ended)):
-        trial.set_user_attr(key, value)
+    for key in _RECORDED:
+        trial.set_user_attr(key, getattr(result, key))
     if result.status == COMPLETED:
         study.tell(trial, result.objective)
     else:
