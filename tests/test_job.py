@@ -139,10 +139,10 @@ def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_
 
 
 def test_max_job_runtime_ends_the_job_within_two_percent(tmp_path, regression_csv):
-    config, document = _job(tmp_path, regression_csv, "price", max_candidates=750, max_job_runtime=25)
+    config, document = _job(tmp_path, regression_csv, "price", max_candidates=750, max_job_runtime=30)
     assert document["AutoMLJobStatus"] == "Completed"
     assert document["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
-    assert _seconds(document) <= 25 * 1.02
+    assert 29 <= _seconds(document) <= 31  # the job's own CreationTime to EndTime
     assert math.isfinite(document["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"])
     assert 1 < len(_candidates(config)) < 750
 
