@@ -262,7 +262,7 @@ class Job:
             self.set_status("Failed", "Failed")
             raise
 
-    def heartbeat(self, *_) -> None:
+    def heartbeat(self) -> None:
         """Record the seconds this job has spent (what a resumed run still has) and what it needs to resume."""
         settings = {"seed": self.config.seed, "workers": self.config.workers, "allow_small": self.config.allow_small}
         spent = self.spent_before + time.time() - self.started
@@ -277,9 +277,8 @@ class Job:
         return self.started - self.spent_before + budget - min(max(0.5, 0.01 * budget), 10.0)
 
     def _transform(self, data: PreparedData, train_rows, valid_rows):
-        workers = self.config.workers or _default_workers()
         matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, deadline=self._deadline(),
-                                                        workers=workers)
+                                                        workers=_workers(self.config))
         self.partial_failures.extend(failures)
         if not matrices:
             raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
@@ -435,7 +434,7 @@ def tuning_settings(config: JobConfig, data: PreparedData, deadline: float | Non
     return tuning.Settings(
         problem_type=data.problem_type, objective=data.objective, max_trials=config.effective_max_candidates,
         deadline=deadline, per_trial_limit=config.max_runtime_per_training_job,
-        workers=config.workers or _default_workers(), seed=config.seed,
+        workers=_workers(config), seed=config.seed,
     )
 
 
@@ -454,8 +453,9 @@ def _rank(trials: list, direction: str) -> list:
     return completed + [t for t in trials if t.status != tuning.COMPLETED]
 
 
-def _default_workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+def _workers(config: JobConfig) -> int:
+    """Trials (and dpp transforms) run at once: as asked, else one per core, at most two."""
+    return config.workers or max(1, min(2, os.cpu_count() or 1))
 
 
 def _json(value) -> str:

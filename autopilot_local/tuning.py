@@ -83,7 +83,7 @@ class TrialResult:
 
     @property
     def algorithm(self) -> str:
-        return self.candidate.split("-", 1)[1]
+        return _algorithm_name(self.candidate)
 
     @property
     def seconds(self) -> float:
@@ -296,9 +296,10 @@ class _Runner:
 
     def _enqueue_portfolio(self, position: int) -> None:
         index = position - len(self.labels)
-        waiting = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-        if not 0 <= index < len(self.portfolio) or waiting:  # waiting: enqueued before an interruption
+        if not 0 <= index < len(self.portfolio):
             return
+        if self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+            return  # enqueued before an interruption: asked now
         algorithm, config = self.portfolio[index]
         best: dict = {}  # candidate -> its best objective, over exactly trials 0..position-SIGHT (not timing)
         for result in self.results:
@@ -311,7 +312,7 @@ class _Runner:
             top = best[ranked[0]]
             tied = [c for c in ranked if abs(best[c] - top) <= self.TIE * abs(top)]
             ranked = sorted(tied, key=lambda c: self.candidates[c][0].shape[1]) + ranked[len(tied):]
-            candidate = ranked[min(index % self.SPREAD if index < self.SPREAD else 0, len(ranked) - 1)]
+            candidate = ranked[min(index if index < self.SPREAD else 0, len(ranked) - 1)]
             params = {_param_key(algorithm, k): v for k, v in config.items()}
             self.study.enqueue_trial({CANDIDATE_PARAM: candidate} | params)
 

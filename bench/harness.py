@@ -229,7 +229,6 @@ def _auc(truth: np.ndarray, predictions: pd.DataFrame, labels: list[str]) -> flo
     try:
         if len(labels) == 2:
             return float(metrics.roc_auc_score(truth == labels[1], proba[:, 1]))
-        proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
         present = [i for i, label in enumerate(labels) if label in set(truth)]
         if len(present) < 2:
             return None

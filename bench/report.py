@@ -44,8 +44,7 @@ def _table(dataset: str, records: list[dict]) -> list[str]:
     for budget, group in [(None, fixed)] + [(b, [r for r in records if r["budget_s"] == b]) for b in budgets]:
         peers = [r for r in group + (fixed if budget is not None else []) if _is_peer(r) and r.get("value") is not None]
         best = (min if metric in LOWER_IS_BETTER else max)((r["value"] for r in peers), default=None)
-        for r in sorted(group, key=lambda r: (not SYSTEMS.get(r["system"]) or not SYSTEMS[r["system"]].ours,
-                                              r["system"])):
+        for r in sorted(group, key=lambda r: (_is_peer(r), r["system"])):  # ours first
             rows.append("| " + " | ".join(_cells(r, budget, best, classification)) + " |")
     return rows
 
@@ -58,15 +57,19 @@ def _is_peer(record: dict) -> bool:
 def _cells(r: dict, budget, best, classification: bool) -> list[str]:
     name = f"**{r['system']}**" if not _is_peer(r) else r["system"]
     if r.get("error"):
-        return [_num(budget), name, f"failed: {r['error'][:80]}", "", *([""] if classification else []), "",
+        return [_budget(budget), name, f"failed: {r['error'][:80]}", "", *([""] if classification else []), "",
                 _num(r.get("wall_s"), "{:.0f}"), "", "", ""]
     value = f"{r['value']:.4f} ± {r['se']:.4f}"
     ratio = f"{r['value'] / best:.3f}" if best else ""
     auc = [_num(r.get("auc"), "{:.4f}")] if classification else []
     other = _num(r.get("other_cpu_cores"), "{:.2f}") + (" (redone)" if r.get("reruns") else "")
-    return [_num(budget), name, value, ratio, *auc, _num(r.get("fit_s"), "{:.1f}"), _num(r.get("wall_s"), "{:.0f}"),
+    return [_budget(budget), name, value, ratio, *auc, _num(r.get("fit_s"), "{:.1f}"), _num(r.get("wall_s"), "{:.0f}"),
             _num(r.get("time_to_first_s"), "{:.1f}"), _num(r.get("peak_rss_mb"), "{:.0f}"), other]
 
 
-def _num(value, form: str = "{}") -> str:
-    return "none" if value is None and form == "{}" else ("" if value is None else form.format(value))
+def _budget(budget: int | None) -> str:
+    return "none" if budget is None else str(budget)
+
+
+def _num(value, form: str) -> str:
+    return "" if value is None else form.format(value)
