@@ -44,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--algorithms", help="comma-separated: xgboost,linear-learner,mlp")
     run.add_argument("--mode", help="HYPERPARAMETER_TUNING (AUTO resolves to it)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
-    run.add_argument("--workers", type=int, help="trials run at once (default: one per core, at most 2)")
+    run.add_argument("--workers", type=int, help="trials this machine runs at once (default: one per core, at most 2)")
+    run.add_argument("--trials-in-flight", type=int, metavar="N",
+                     help="trials that may run at once across all workers (default: 4, or --workers if more); "
+                          "a seed reproduces the search for a given N")
+    run.add_argument("--storage", metavar="URL",
+                     help="an Optuna database URL (postgresql://user@host/db) that `worker` processes on other "
+                          "machines join; default: SQLite in the job folder")
     run.add_argument("--allow-small", action="store_true", default=None, help="allow fewer than 500 rows")
     run.add_argument("--candidate-definitions-only", action="store_true", default=None,
                      help="stop after generating the candidates (GenerateCandidateDefinitionsOnly)")
@@ -54,8 +60,21 @@ def _parser() -> argparse.ArgumentParser:
 
     resume = commands.add_parser("resume", help="continue a job that was killed: finished trials are kept")
     resume.add_argument("job", help="the job folder")
+    resume.add_argument("--storage", metavar="URL", help="the job's storage URL, if it held a password")
     resume.add_argument("--quiet", action="store_true", help="no progress bar or leaderboard")
     resume.set_defaults(handler=_resume)
+
+    worker = commands.add_parser("worker", help="join a job running with --storage and run its trials, from any "
+                                                "machine that reaches the storage")
+    worker.add_argument("job", help="the job's name (AutoMLJobName)")
+    worker.add_argument("--storage", required=True, metavar="URL", help="the job's storage URL")
+    worker.add_argument("--workers", type=int, default=1, help="trials this machine runs at once (default 1)")
+    worker.add_argument("--data", help="the job's training file, where it lies at another path on this machine")
+    worker.add_argument("--validation-data", help="the job's validation file, likewise")
+    worker.add_argument("--wait", type=float, default=600, metavar="S",
+                        help="seconds to wait for the job to appear in the storage (default 600)")
+    worker.add_argument("--quiet", action="store_true", help="no line per trial")
+    worker.set_defaults(handler=_worker)
 
     stop = commands.add_parser("stop", help="stop a running job (StopAutoMLJob): its best candidate is written")
     stop.add_argument("job", help="the job folder")
@@ -94,7 +113,7 @@ def _run(args) -> int:
         "validation_fraction": args.validation_fraction, "validation_data": args.validation_data,
         "algorithms": tuple(a.strip() for a in args.algorithms.split(",")) if args.algorithms else None,
         "mode": "HYPERPARAMETER_TUNING" if args.mode == "AUTO" else args.mode, "seed": args.seed,
-        "workers": args.workers,
+        "workers": args.workers, "trials_in_flight": args.trials_in_flight, "storage": args.storage,
         "allow_small": args.allow_small, "candidate_definitions_only": args.candidate_definitions_only,
     }
     if args.request:
@@ -115,7 +134,17 @@ def _run_config(config, quiet: bool) -> int:
 def _resume(args) -> int:
     from .job import resume_job
 
-    return _execute(lambda reporter: resume_job(args.job, reporter), Path(args.job), args.quiet)
+    return _execute(lambda reporter: resume_job(args.job, reporter, args.storage), Path(args.job), args.quiet)
+
+
+def _worker(args) -> int:
+    from .worker import run_worker
+
+    if args.workers < 1:
+        raise InputError(f"workers must be at least 1, got {args.workers}")
+    run_worker(args.job, args.storage, args.workers, args.data, args.validation_data, args.wait,
+               log=(lambda message: None) if args.quiet else None)
+    return 0
 
 
 def _execute(job, job_dir: Path, quiet: bool) -> int:

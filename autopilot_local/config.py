@@ -66,7 +66,11 @@ class JobConfig:
     mode: str = HYPERPARAMETER_TUNING
     algorithms: tuple[str, ...] = TUNING_ALGORITHMS
     seed: int = 0
-    workers: int | None = None  # trials run at once; None: one per core, at most two
+    workers: int | None = None  # trials this machine runs at once; None: one per core, at most two
+    # trials that may run at once across every worker; None: max(4, workers). Trial k is chosen knowing the
+    # results of trials 0..k-trials_in_flight, so a seed reproduces the search whatever the timing.
+    trials_in_flight: int | None = None
+    storage: str | None = None  # an Optuna RDB URL that workers on other machines join; None: SQLite in the job
     allow_small: bool = False
     candidate_definitions_only: bool = False
     cloud_only_settings: dict = field(default_factory=dict)
@@ -103,8 +107,12 @@ class JobConfig:
                 )
         if not 0 < self.validation_fraction < 1:
             raise InputError(f"validation fraction must be strictly between 0 and 1, got {self.validation_fraction}")
-        if self.workers is not None and self.workers < 1:
-            raise InputError(f"workers must be at least 1, got {self.workers}")
+        for name in ("workers", "trials_in_flight"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise InputError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
+        if self.storage is not None and not re.match(r"^(postgresql|mysql|sqlite)(\+\w+)?://", self.storage):
+            raise InputError(f"storage {self.storage!r} is not a database URL such as postgresql://user@host/db")
         if self.mode not in MODES:
             raise InputError(f"mode {self.mode!r} is not supported; available: {', '.join(MODES)}")
         unknown = [a for a in self.algorithms if a not in TUNING_ALGORITHMS]

@@ -28,6 +28,7 @@ from .io import read_table
 from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
 from .progress import Reporter
+from .trial_queue import TrialQueue, open_storage
 
 CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
 CV_FOLDS = 5
@@ -61,9 +62,12 @@ def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
     return job.execute(prepare(config))
 
 
-def resume_job(job_dir, reporter: Reporter | None = None) -> dict:
+def resume_job(job_dir, reporter: Reporter | None = None, storage: str | None = None) -> dict:
     """Continue a job that was killed while it ran: its finished trials are kept, the interrupted ones run again,
-    and the budget counts the time the job had already spent. Returns its DescribeAutoMLJobV2 document."""
+    and the budget counts the time the job had already spent. Returns its DescribeAutoMLJobV2 document.
+
+    ``storage`` names the job's shared storage again where its URL held a password (the job folder keeps none).
+    """
     folder = Path(job_dir)
     if not folder.joinpath("job.json").exists() or not folder.joinpath("local-run.json").exists():
         raise InputError(f"{folder} is not a job folder that can be resumed (no job.json or local-run.json)")
@@ -72,8 +76,9 @@ def resume_job(job_dir, reporter: Reporter | None = None) -> dict:
     if status != "InProgress":
         raise InputError(f"job {described['AutoMLJobName']} is {status}: only a job that was interrupted resumes")
     local = artifacts.read_json(folder / "local-run.json")
+    settings = local["settings"] | ({"storage": storage} if storage else {})
     config = JobConfig.from_request_file(folder / "request.json", output_dir=str(folder.parent),
-                                         job_name=folder.name, **local["settings"])
+                                         job_name=folder.name, **settings)
     job = Job(config, reporter or Reporter())
     job.created = datetime.fromisoformat(described["CreationTime"]).timestamp()
     job.history = artifacts.read_json(folder / "status-history.json")
@@ -176,6 +181,7 @@ class Job:
         self.ended: float | None = None
         self.artifacts: dict = {}
         self.started = time.time()  # this run's start (a resumed job's created is the first run's)
+        self.queue: TrialQueue | None = None  # the job's trials for any worker, once tuning is ahead
         self.spent_before = 0.0  # seconds earlier runs of this job spent before they were interrupted
 
     # --- status -----------------------------------------------------------------------------------------------
@@ -239,6 +245,12 @@ class Job:
             self.partial_failures.append(
                 f"dropped {data.dropped_target_rows} rows whose target value is missing or invalid"
             )
+        tunes = not self.config.candidate_definitions_only
+        # a shared storage is reached, and checked for a job of this name, before the job folder exists
+        storage = self._storage() if tunes and self.config.storage else None
+        if storage is not None and not resume and TrialQueue.exists(storage, self.config.job_name):
+            raise InputError(f"storage {_shown(self.config.storage)} already holds a job named "
+                             f"{self.config.job_name!r}; choose another --job-name")
         if not resume:
             self.folder.root.mkdir(parents=True, exist_ok=False)
             artifacts.write_json(self.folder.request_json, self.config.to_request())
@@ -248,8 +260,13 @@ class Job:
         self.artifacts = write_candidate_artifacts(self.folder, self.config, data)
         self.write_describe()
         try:
-            if self.config.candidate_definitions_only:
+            if not tunes:
                 return self._finish("Completed", "CandidateDefinitionsGenerated")
+            storage = storage or self._storage()
+            if resume:
+                self.queue = TrialQueue(storage, self.config.job_name)
+            else:  # workers elsewhere read the job from here and rebuild its data while this process does
+                self.queue = TrialQueue.create(storage, self.config.job_name, self._job_for_workers())
             self.set_status("InProgress", "FeatureEngineering")
             plan, train_rows, valid_rows = split_rows(data, self.config)
             matrices, transforms = self._transform(data, train_rows, valid_rows)
@@ -258,15 +275,38 @@ class Job:
             return self._select(data, outcome, transforms)
         except BaseException as error:
             self.failure_reason = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
-            self.ended = time.time()
-            self.set_status("Failed", "Failed")
+            self._finish("Failed", "Failed")
             raise
+
+    def _local_settings(self) -> dict:
+        """What a run needs beyond the AWS request; a storage URL without its password."""
+        return {"seed": self.config.seed, "workers": self.config.workers, "allow_small": self.config.allow_small,
+                "trials_in_flight": self.config.trials_in_flight, "storage": _shown(self.config.storage)}
 
     def heartbeat(self) -> None:
         """Record the seconds this job has spent (what a resumed run still has) and what it needs to resume."""
-        settings = {"seed": self.config.seed, "workers": self.config.workers, "allow_small": self.config.allow_small}
         spent = self.spent_before + time.time() - self.started
-        artifacts.write_json(self.folder.local_run_json, {"settings": settings, "active_seconds": round(spent, 3)})
+        artifacts.write_json(self.folder.local_run_json,
+                             {"settings": self._local_settings(), "active_seconds": round(spent, 3)})
+
+    def _storage(self):
+        """The job's Optuna storage: the shared one asked for, else SQLite in the job folder."""
+        url = self.config.storage or f"sqlite:///{self.folder.study_db.resolve()}"
+        if not self.config.storage:
+            self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return open_storage(url)
+        except Exception as error:  # the driver's own exception types vary: name the URL and the driver's words
+            raise InputError(f"cannot open storage {_shown(url)}: {str(error).strip().splitlines()[0]}") from None
+
+    def _job_for_workers(self) -> dict:
+        """The request (with absolute data paths) and local settings a `worker` rebuilds this job from."""
+        request = self.config.to_request()
+        for channel in request["AutoMLJobInputDataConfig"]:
+            source = channel["DataSource"]["S3DataSource"]
+            if "://" not in source["S3Uri"]:
+                source["S3Uri"] = str(Path(source["S3Uri"]).resolve())
+        return {"request": request, "settings": self._local_settings()}
 
     def _deadline(self) -> float | None:
         """When tuning must stop: the job's budget, less what earlier runs spent and a sliver for selecting and
@@ -282,6 +322,7 @@ class Job:
         self.partial_failures.extend(failures)
         if not matrices:
             raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
+        self.queue.update(candidates={label: tuning.signature(pair) for label, pair in matrices.items()})
         for definition in data.definitions:
             if definition.label in transforms:
                 artifacts.dump_model(self.folder.data_processor_model(definition.name),
@@ -293,14 +334,13 @@ class Job:
         deadline = self._deadline()
         settings = tuning_settings(self.config, data, deadline)
         settings.stop_file = str(self.folder.stop_request)
-        storage = f"sqlite:///{self.folder.study_db.resolve()}"
-        if self.folder.study_db.exists():  # a resumed job whose tuning had begun
-            study = tuning.load_study(storage, self.config.job_name)
-        else:
-            self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
-            study = tuning.create_study(storage, self.config.job_name, settings, list(matrices))
+        storage, name = self.queue.storage, self.config.job_name
+        try:  # a resumed job whose tuning had begun
+            study = tuning.load_study(storage, name)
+        except KeyError:
+            study = tuning.create_study(storage, name, settings, list(matrices))
         self.reporter.start_tuning(settings.max_trials, deadline, data.objective)
-        outcome = tuning.tune(study, matrices, plan, settings, on_result=self._on_result)
+        outcome = tuning.tune(study, self.queue, matrices, plan, settings, on_result=self._on_result)
         self.reporter.finish_tuning()
         return outcome
 
@@ -354,6 +394,8 @@ class Job:
     def _finish(self, status: str, secondary: str) -> dict:
         self.ended = time.time()
         self.set_status(status, secondary)
+        if self.queue is not None:  # the job's workers elsewhere end with it
+            self.queue.update(state=status)
         return self.describe()
 
 
@@ -431,10 +473,11 @@ def _fit_transform(definition):
 
 
 def tuning_settings(config: JobConfig, data: PreparedData, deadline: float | None = None) -> tuning.Settings:
+    workers = _workers(config)
     return tuning.Settings(
         problem_type=data.problem_type, objective=data.objective, max_trials=config.effective_max_candidates,
         deadline=deadline, per_trial_limit=config.max_runtime_per_training_job,
-        workers=_workers(config), seed=config.seed,
+        workers=workers, seed=config.seed, sight=config.trials_in_flight or max(tuning.SIGHT, workers),
     )
 
 
@@ -456,6 +499,19 @@ def _rank(trials: list, direction: str) -> list:
 def _workers(config: JobConfig) -> int:
     """Trials (and dpp transforms) run at once: as asked, else one per core, at most two."""
     return config.workers or max(1, min(2, os.cpu_count() or 1))
+
+
+def _shown(url: str | None) -> str | None:
+    """A storage URL without its password, to print and to keep in the job folder."""
+    if url is None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy parses: the config check refuses it, show it as given
+        return url
+    return parsed.set(password=None).render_as_string(hide_password=False)
 
 
 def _json(value) -> str:

@@ -19,14 +19,19 @@ from multiprocessing.connection import wait
 
 import numpy as np
 import optuna
+from scipy import sparse
 
 from .algorithms import ALGORITHMS, predict_raw
 from .config import REGRESSION, objective_direction
 from .metrics import all_scores, score
+from .trial_queue import BEAT, POLL, Entry, TrialQueue, this_worker
 
 CANDIDATE_PARAM = "candidate"
 MAX_CANDIDATE_NAME = 64
 COMPLETED, FAILED, STOPPED = "Completed", "Failed", "Stopped"
+# Trial k is asked when trials 0..k-SIGHT are told. Four keeps two workers busy while one runs a slow trial, and
+# costs the sampler little: it misses at most the three latest results.
+SIGHT = 4
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Settings:
     workers: int = 1
     seed: int = 0
     stop_file: str | None = None  # when this file appears the tuning stops (StopAutoMLJob)
+    sight: int = SIGHT  # trial k is asked knowing trials 0..k-sight: at most `sight` trials run at once
 
     @property
     def direction(self) -> str:
@@ -122,7 +128,44 @@ class FoldEnsemble:
         return np.mean([predict_raw(m, X, self.problem_type, self.n_classes) for m in self.models], axis=0)
 
 
-def create_study(storage_url: str, name: str, settings: Settings, candidates: list[str]) -> optuna.Study:
+def signature(matrices) -> list:
+    """A few numbers that say whether two machines computed the same (train, valid) matrices, up to rounding:
+    per matrix its shape, missing cells, sum, sum of squares and a fixed random projection."""
+    numbers: list = []
+    for matrix in matrices:
+        if matrix is None:
+            numbers.append(None)
+            continue
+        rows, columns = matrix.shape
+        random = np.random.default_rng(0)
+        left, right = random.standard_normal(rows), random.standard_normal(columns)
+        missing = total = squares = projection = 0.0
+        for start in range(0, rows, 8192):  # in slices, so a dense copy never costs more than a few MB
+            part = matrix[start:start + 8192]
+            if sparse.issparse(part):
+                part = sparse.csr_matrix(part, dtype=float, copy=True)
+                missing += float(np.isnan(part.data).sum())
+                part.data = np.nan_to_num(part.data)
+                values = part.data
+            else:
+                part = np.asarray(part, dtype=float)
+                missing += float(np.isnan(part).sum())
+                part = values = np.nan_to_num(part)
+            total, squares = total + float(values.sum()), squares + float((values**2).sum())
+            projection += float(left[start:start + 8192] @ (part @ right))
+        numbers.append([rows, columns, missing, total, squares, projection])
+    return numbers
+
+
+def same_signature(ours: list, theirs: list) -> bool:
+    pairs = list(zip(ours, theirs))
+    return len(ours) == len(theirs) and all(
+        (a is None and b is None) or (a is not None and b is not None and np.allclose(a, b, rtol=1e-6, atol=1e-6))
+        for a, b in pairs
+    )
+
+
+def create_study(storage, name: str, settings: Settings, candidates: list[str]) -> optuna.Study:
     """The job's study, with one enqueued default trial per candidate so every pipeline is tried early.
 
     Candidates are screened algorithm by algorithm, in `ALGORITHMS` order: the quick XGBoost screens come first,
@@ -130,7 +173,7 @@ def create_study(storage_url: str, name: str, settings: Settings, candidates: li
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     direction = "minimize" if settings.direction == "Minimize" else "maximize"
-    study = optuna.create_study(storage=storage_url, study_name=name, sampler=_sampler(settings, len(candidates), 0),
+    study = optuna.create_study(storage=storage, study_name=name, sampler=_sampler(settings, len(candidates), 0),
                                 direction=direction)
     for candidate in sorted(candidates, key=lambda c: list(ALGORITHMS).index(_algorithm_name(c))):
         algorithm = ALGORITHMS[_algorithm_name(candidate)]
@@ -139,10 +182,10 @@ def create_study(storage_url: str, name: str, settings: Settings, candidates: li
     return study
 
 
-def load_study(storage_url: str, name: str) -> optuna.Study:
+def load_study(storage, name: str) -> optuna.Study:
     """A study created by `create_study`, to be continued (the runner picks up its trials)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(storage=storage_url, study_name=name)
+    return optuna.load_study(storage=storage, study_name=name)
 
 
 def _sampler(settings: Settings, n_candidates: int, number: int) -> optuna.samplers.TPESampler:
@@ -157,17 +200,21 @@ def _sampler(settings: Settings, n_candidates: int, number: int) -> optuna.sampl
         )
 
 
-def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settings, on_result=None) -> Outcome:
+def tune(study: optuna.Study, queue: TrialQueue, candidates: dict, plan: DataPlan, settings: Settings,
+         on_result=None) -> Outcome:
     """Run trials until MaxCandidates or the deadline; ``candidates`` maps "dppN-algo" to its cached matrices.
 
-    Trials the study already holds are kept: told ones as they are, ones asked but never told (the job was
-    killed) are run again with their own hyperparameters. ``on_result(result, best)`` is called with each
-    `TrialResult` as it is told to the study, the kept ones first.
+    This process asks and tells every trial; the trials themselves run wherever a worker claims them from
+    ``queue``: in this process's own forked children (``settings.workers`` at once) and in any `worker` process
+    that joined the job through the storage. Trials the study already holds are kept: told ones as they are, ones
+    asked but never told (the job was killed) are taken from the queue, or run again with their own
+    hyperparameters. ``on_result(result, best)`` is called with each `TrialResult` as it is told, the kept ones
+    first.
     """
-    runner = _Runner(study, candidates, plan, settings, on_result)
+    runner = _Runner(study, queue, candidates, plan, settings, on_result)
     runner.run()
     best_model = runner.best_model
-    if runner.best is not None and best_model is None:  # told before an interruption: fit its models again
+    if runner.best is not None and best_model is None:  # run elsewhere, or told before an interruption
         best = runner.best
         _, best_model = _evaluate(candidates[best.candidate], best.candidate, best.hyperparameters, plan, settings,
                                   None)
@@ -175,16 +222,13 @@ def tune(study: optuna.Study, candidates: dict, plan: DataPlan, settings: Settin
 
 
 class _Runner:
-    """Asks, runs and tells trials in a sliding window.
+    """Asks and tells trials in a sliding window; the queue's workers run them.
 
-    When trial k is asked, exactly trials 0..k-SIGHT have been told (in trial order), whatever finished early:
+    When trial k is asked, exactly trials 0..k-sight have been told (in trial order), whatever finished early:
     every suggestion sees the same history whatever the timing and however many workers run, so a seed and a
-    trial budget reproduce the study. Within that rule a free worker starts the next trial at once.
+    trial budget reproduce the study. Within that rule a trial is asked and queued as soon as it may be.
     """
 
-    # Trial k sees trials 0..k-SIGHT. Four keeps two workers busy while one runs a slow trial, and costs the
-    # sampler little: it misses at most the three latest results.
-    SIGHT = 4
     # After the screening trials (one per candidate) come the algorithms' portfolios. Screens rank pipelines
     # roughly: pipelines within TIE of the best count as tied, the narrowest (cheapest to fit) first, and the
     # first two configurations go to the two first pipelines of their algorithm, the later ones to the first,
@@ -192,19 +236,19 @@ class _Runner:
     SPREAD = 2
     TIE = 0.01
 
-    def __init__(self, study, candidates, plan, settings, on_result):
-        self.study, self.candidates, self.plan, self.settings = study, candidates, plan, settings
+    def __init__(self, study, queue, candidates, plan, settings, on_result):
+        self.study, self.queue, self.candidates, self.plan, self.settings = study, queue, candidates, plan, settings
         self.on_result = on_result
         self.labels = list(candidates)
         present = {_algorithm_name(label) for label in self.labels}
         self.portfolio = [(a.name, config) for a in ALGORITHMS.values() if a.name in present for config in a.portfolio]
+        self.executor = Executor(queue, candidates, plan, settings, settings.workers, best_value=self._best_value)
         self.asked: list = []  # (trial, candidate, params) in trial order
-        self.running: dict = {}  # receiver -> (position, process, started, killed at, status if killed, why)
         self.finished: dict = {}  # position -> (result, model), not yet told
         self.results, self.best, self.best_model = [], None, None
         self.stop_reason = "MaxCandidatesReached"
         self.deadline_hit = False
-        self.rerun: list[int] = []  # positions asked before an interruption and never told: run first
+        self.beaten = 0.0  # when the leader last said it is alive
         self._keep_study_trials()
 
     def _keep_study_trials(self) -> None:
@@ -223,8 +267,11 @@ class _Runner:
                     self.best = result
                 if self.on_result:
                     self.on_result(result, self.best)
-            else:
-                self.rerun.append(len(self.asked) - 1)
+        self._poll_queue()
+        queued = {e.user_attrs["position"] for e in self.queue.entries() if e.state != states.FAIL}
+        for position in range(len(self.results), len(self.asked)):
+            if position not in queued:  # asked, then killed before it was queued
+                self._publish(position)
 
     def _best_value(self) -> float | None:
         return self.best.objective if self.best else None
@@ -232,22 +279,25 @@ class _Runner:
     def run(self) -> None:
         try:
             while True:
-                while self.rerun and len(self.running) < self.settings.workers and not self._past_deadline():
-                    self._launch(self.rerun.pop(0))
                 while self._may_ask():
                     position = len(self.asked)
-                    self._tell_up_to(position - self.SIGHT)
+                    self._tell_up_to(position - self.settings.sight)
                     self._ask(position)
-                    self._launch(position)
+                    self._publish(position)
                 if self._stop_requested():
                     raise KeyboardInterrupt
-                if not self.running:
+                if self._past_deadline():
+                    self._give_up_elsewhere()
+                if len(self.results) + len(self.finished) == len(self.asked):
                     break
-                self._collect()
+                self.executor.fill()
+                elsewhere = len(self.asked) - len(self.results) - len(self.finished) > len(self.executor.running)
+                for position, outcome in self.executor.collect(timeout=POLL if elsewhere else 1.0):
+                    self._finish(position, *outcome)
+                self._poll_queue()
+                self._beat()
         except KeyboardInterrupt:
-            for _, process, *_ in self.running.values():
-                process.kill()
-            self.running.clear()
+            self.executor.stop()
             self.stop_reason = "Stopped"
         self._tell_up_to(len(self.asked) - 1)
         if self.stop_reason == "Stopped":
@@ -264,10 +314,8 @@ class _Runner:
     def _may_ask(self) -> bool:
         position = len(self.asked)
         return (
-            not self.rerun
-            and position < self.settings.max_trials
-            and len(self.running) < self.settings.workers
-            and all(p in self.finished for p in range(len(self.results), position - self.SIGHT + 1))
+            position < self.settings.max_trials
+            and all(p in self.finished for p in range(len(self.results), position - self.settings.sight + 1))
             and not self.deadline_hit
             and not self._past_deadline()
         )
@@ -279,20 +327,43 @@ class _Runner:
         candidate, params = _suggest(trial, self.labels)
         self.asked.append((trial, candidate, params))
 
-    def _launch(self, position: int) -> None:
+    def _publish(self, position: int) -> None:
         _, candidate, params = self.asked[position]
-        task = (self.candidates[candidate], candidate, params, self.plan, self.settings, self._best_value())
-        if FORK is None:
-            self.finished[position] = _evaluate(*task)  # no hard limits where fork is unavailable
-            return
-        receiver, sender = FORK.Pipe(duplex=False)
-        process = FORK.Process(target=_child, args=(sender, task), daemon=True)
-        process.start()
-        sender.close()
-        started = time.time()
-        limit, status, reason = _time_limit(self.settings, started)
-        ends = started + limit if limit is not None else None
-        self.running[receiver] = (position, process, started, ends, status, reason)
+        self.queue.publish(position, candidate, params, self.settings.deadline)
+
+    def _finish(self, position: int, result: TrialResult, model) -> None:
+        if position < len(self.results) or position in self.finished:
+            return  # a second result for one trial (a worker thought lost came back): the first stands
+        self.finished[position] = (result, model)
+        self.deadline_hit |= result.status == STOPPED
+
+    def _poll_queue(self) -> None:
+        """Take results that workers elsewhere handed in, and hand trials whose worker vanished to another."""
+        now = time.time()
+        for entry in self.queue.entries():
+            position = entry.user_attrs["position"]
+            if position < len(self.results) or position in self.finished:
+                continue
+            if entry.state == optuna.trial.TrialState.COMPLETE:
+                self._finish(position, TrialResult(**entry.user_attrs["result"]), None)
+            elif self.queue.is_stale(entry, now) and self.queue.retire(entry):
+                self._publish(position)
+
+    def _give_up_elsewhere(self) -> None:
+        """Past the deadline, a trial running elsewhere counts as stopped now: the job ends on time whatever a
+        remote worker does (its workers stop their trials at the same deadline)."""
+        local = self.executor.positions()
+        reason = "stopped: the job reached MaxAutoMLJobRuntimeInSeconds"
+        for position in range(len(self.results), len(self.asked)):
+            if position not in local:
+                now = time.time()
+                self._finish(position, TrialResult(0, "", {}, STOPPED, failure_reason=reason, started=now, ended=now),
+                             None)
+
+    def _beat(self) -> None:
+        if time.time() - self.beaten >= BEAT:
+            self.beaten = time.time()
+            self.queue.update(leader_beat=self.beaten)
 
     def _enqueue_portfolio(self, position: int) -> None:
         index = position - len(self.labels)
@@ -301,7 +372,7 @@ class _Runner:
         if self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
             return  # enqueued before an interruption: asked now
         algorithm, config = self.portfolio[index]
-        best: dict = {}  # candidate -> its best objective, over exactly trials 0..position-SIGHT (not timing)
+        best: dict = {}  # candidate -> its best objective, over exactly trials 0..position-sight (not timing)
         for result in self.results:
             if result.status == COMPLETED and result.algorithm == algorithm and self.settings.better(
                 result.objective, best.get(result.candidate)
@@ -315,25 +386,6 @@ class _Runner:
             candidate = ranked[min(index if index < self.SPREAD else 0, len(ranked) - 1)]
             params = {_param_key(algorithm, k): v for k, v in config.items()}
             self.study.enqueue_trial({CANDIDATE_PARAM: candidate} | params)
-
-    def _collect(self) -> None:
-        ends = [entry[3] for entry in self.running.values() if entry[3] is not None]
-        timeout = max(0.0, min(ends) - time.time()) if ends else None
-        if self.settings.stop_file is not None:  # look for a stop request every second
-            timeout = min(timeout, 1.0) if timeout is not None else 1.0
-        ready = wait(list(self.running), timeout=timeout)
-        for receiver in ready:
-            position, process, started, *_ = self.running.pop(receiver)
-            self.finished[position] = _receive(receiver, process, started)
-        now = time.time()
-        for receiver, (position, process, started, ends, status, reason) in list(self.running.items()):
-            if ends is not None and now >= ends:
-                process.kill()
-                process.join()
-                del self.running[receiver]
-                self.deadline_hit |= status == STOPPED
-                self.finished[position] = (TrialResult(0, "", {}, status, failure_reason=reason, started=started,
-                                                       ended=now), None)
 
     def _tell_up_to(self, last: int) -> None:
         """Tell the study the results of trials up to ``last`` in trial order, stopping at one still running."""
@@ -403,10 +455,87 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None
 FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
-def _time_limit(settings: Settings, started: float) -> tuple[float | None, str, str]:
+class Executor:
+    """Runs trials claimed from the queue in forked children, ``slots`` at once, each under its time limit, and
+    hands their results in to the queue. The job's own process runs one beside its tuner; a worker runs one alone.
+    """
+
+    def __init__(self, queue: TrialQueue, candidates: dict, plan: DataPlan, settings: Settings, slots: int,
+                 best_value=None):
+        self.queue, self.candidates, self.plan, self.settings, self.slots = queue, candidates, plan, settings, slots
+        # the best objective so far, so that only a trial that may become the best ships its fitted models back;
+        # None: never ship them (a worker elsewhere, whose models the job's process refits if one wins)
+        self.best_value = best_value
+        self.worker = this_worker()
+        self.running: dict = {}  # receiver -> (entry, process, started, killed at, status if killed, why)
+        self.done: list = []  # (entry, outcome) of trials run in this process where fork is unavailable
+        self.beaten = time.time()
+
+    def positions(self) -> set[int]:
+        return {entry.position for entry, *_ in self.running.values()}
+
+    def fill(self) -> None:
+        while len(self.running) < self.slots and not self.done:
+            entry = self.queue.claim(self.worker)
+            if entry is None:
+                return
+            self._launch(entry)
+
+    def _launch(self, entry: Entry) -> None:
+        ships = self.best_value is not None
+        best = self.best_value() if ships else None
+        task = (self.candidates[entry.candidate], entry.candidate, entry.params, self.plan, self.settings, best)
+        if FORK is None:
+            self.done.append((entry, _evaluate(*task)))  # no hard limits where fork is unavailable
+            return
+        receiver, sender = FORK.Pipe(duplex=False)
+        process = FORK.Process(target=_child, args=(sender, task, ships), daemon=True)
+        process.start()
+        sender.close()
+        started = time.time()
+        limit, status, reason = _time_limit(self.settings.per_trial_limit, entry.deadline, started)
+        ends = started + limit if limit is not None else None
+        self.running[receiver] = (entry, process, started, ends, status, reason)
+
+    def collect(self, timeout: float) -> list:
+        """Wait up to ``timeout`` s for trials to end; hand in their results and return them as
+        (position, (result, model)) pairs. A trial past its limit is killed and ends with the limit's status."""
+        ended, self.done = self.done, []
+        if not self.running and not ended:
+            time.sleep(timeout)
+        elif self.running:
+            now = time.time()
+            limits = [entry[3] - now for entry in self.running.values() if entry[3] is not None]
+            for receiver in wait(list(self.running), timeout=max(0.0, min([timeout, *limits]))):
+                entry, process, started, *_ = self.running.pop(receiver)
+                ended.append((entry, _receive(receiver, process, started)))
+        now = time.time()
+        for receiver, (entry, process, started, ends, status, reason) in list(self.running.items()):
+            if ends is not None and now >= ends:
+                process.kill()
+                process.join()
+                del self.running[receiver]
+                result = TrialResult(0, "", {}, status, failure_reason=reason, started=started, ended=now)
+                ended.append((entry, (result, None)))
+        handed_in = []
+        for entry, (result, model) in ended:
+            result.number, result.candidate, result.hyperparameters = entry.position, entry.candidate, entry.params
+            if self.queue.complete(entry, result.to_dict()):  # else it was handed to another worker meanwhile
+                handed_in.append((entry.position, (result, model)))
+        if time.time() - self.beaten >= BEAT:
+            self.beaten = time.time()
+            self.queue.beat([entry for entry, *_ in self.running.values()])
+        return handed_in
+
+    def stop(self) -> None:
+        for _, process, *_ in self.running.values():
+            process.kill()
+        self.running.clear()
+
+
+def _time_limit(per_trial: float | None, deadline: float | None, started: float) -> tuple[float | None, str, str]:
     """Seconds a trial started then may run, the status it gets if killed at that limit, and why."""
-    per_trial = settings.per_trial_limit
-    to_deadline = settings.deadline - started if settings.deadline is not None else None
+    to_deadline = deadline - started if deadline is not None else None
     if to_deadline is not None and (per_trial is None or to_deadline < per_trial):
         return max(to_deadline, 0.0), STOPPED, "stopped: the job reached MaxAutoMLJobRuntimeInSeconds"
     if per_trial is not None:
@@ -425,16 +554,16 @@ def _receive(receiver, process, started: float):
     return outcome
 
 
-def _child(sender, task) -> None:
+def _child(sender, task, ships: bool) -> None:
     from threadpoolctl import threadpool_limits
 
     warnings.simplefilter("ignore")  # convergence chatter of single trials would bury the progress bar
     with threadpool_limits(1):
         try:
-            outcome = _evaluate(*task)
+            result, model = _evaluate(*task)
         except BaseException as error:  # report, never hang the parent
-            outcome = (TrialResult(0, "", {}, FAILED, failure_reason=_error_text(error)), None)
-    sender.send(outcome)
+            result, model = TrialResult(0, "", {}, FAILED, failure_reason=_error_text(error)), None
+    sender.send((result, model if ships else None))
     sender.close()
     os._exit(0)
 

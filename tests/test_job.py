@@ -166,9 +166,9 @@ def test_candidate_definitions_only_stops_before_tuning(tmp_path, regression_csv
     assert not (config.job_dir / "candidates.json").exists()
 
 
-def test_seed_and_trial_budget_reproduce_the_job_on_one_worker_or_two(tmp_path, binary_csv):
+def test_seed_and_trial_budget_reproduce_the_job_on_one_worker_or_three(tmp_path, binary_csv):
     runs = []
-    for workers in (1, 2, 2):
+    for workers in (1, 3, 3):
         config, document = _job(tmp_path / f"w{workers}-{len(runs)}", binary_csv, "label", max_candidates=8,
                                 workers=workers, job_name="same")
         board = (config.job_dir / "leaderboard.csv").read_bytes()

@@ -21,9 +21,12 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX p
 
 
 def _told(db) -> dict:
-    """Trial number -> (state, value) of the trials the study holds."""
+    """Trial number -> (state, value) of the trials the job's study holds (its queue is a study beside it)."""
     with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT number, state, value FROM trials LEFT JOIN trial_values USING (trial_id)")
+        rows = connection.execute(
+            "SELECT number, state, value FROM trials JOIN studies USING (study_id) "
+            "LEFT JOIN trial_values USING (trial_id) WHERE study_name = ?", (db.parent.parent.name,)
+        )
         return {number: (state, value) for number, state, value in rows}
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import optuna
 import pytest
 from conftest import regression_frame
 
 from autopilot_local import JobConfig, tuning
 from autopilot_local.algorithms import ALGORITHMS, XGBOOST
 from autopilot_local.job import fit_transforms, prepare, split_rows, tuning_settings
+from autopilot_local.trial_queue import TrialQueue
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +52,9 @@ def test_xgboost_rounds_are_a_cap_that_early_stopping_cuts(prepared):
 def test_screens_come_first_then_the_portfolio_runs_on_the_best_screened_pipeline(prepared):
     config, data, plan, matrices = prepared
     settings = tuning_settings(config, data)
-    study = tuning.create_study(None, "t", settings, list(matrices))
-    outcome = tuning.tune(study, matrices, plan, settings)
+    storage = optuna.storages.InMemoryStorage()
+    study = tuning.create_study(storage, "t", settings, list(matrices))
+    outcome = tuning.tune(study, TrialQueue.create(storage, "t", {}), matrices, plan, settings)
     labels = list(matrices)
     screens = outcome.trials[: len(labels)]
     order = [list(ALGORITHMS).index(t.algorithm) for t in screens]
@@ -65,7 +68,7 @@ def test_screens_come_first_then_the_portfolio_runs_on_the_best_screened_pipelin
     for offset, rank in ((0, 0), (1, 1), (2, 0)):
         position = len(labels) + offset
         best = {}
-        for t in outcome.trials[: position - tuning._Runner.SIGHT + 1]:
+        for t in outcome.trials[: position - settings.sight + 1]:
             if t.algorithm == "xgboost" and t.status == tuning.COMPLETED:
                 best[t.candidate] = min(best.get(t.candidate, np.inf), t.objective)
         top = min(best.values())
