@@ -290,7 +290,8 @@ class _Runner:
                     self._give_up_elsewhere()
                 if len(self.results) + len(self.finished) == len(self.asked):
                     break
-                self.executor.fill()
+                if not self._past_deadline():
+                    self.executor.fill()
                 elsewhere = len(self.asked) - len(self.results) - len(self.finished) > len(self.executor.running)
                 for position, outcome in self.executor.collect(timeout=POLL if elsewhere else 1.0):
                     self._finish(position, *outcome)
