@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 # "$1,000.00", "-€ 12.5", "95%", "1 234,5" are not floats to Python; they are numbers to a reader. Thousands
-# separators are commas; a currency sign may lead, a percent sign may trail.
-_NUMBER = re.compile(r"^\s*([-+]?)\s*[$€£¥]?\s*([-+]?)(\d{1,3}(?:,\d{3})+|\d*)(\.\d+)?\s*(%?)\s*$")
+# separators are commas; a currency sign may lead, a percent sign may trail. "0,125" is not grouped in thousands:
+# it is a decimal comma, which is not parsed here.
+_NUMBER = re.compile(r"^\s*([-+]?)\s*[$€£¥]?\s*([-+]?)([1-9]\d{0,2}(?:,\d{3})+|\d*)(\.\d+)?\s*(%?)\s*$")
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\s*$")
 
 

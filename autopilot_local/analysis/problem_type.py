@@ -31,11 +31,11 @@ def infer_problem_type(target: pd.Series) -> str:
         raise InputError(f"target column {name!r} has no values: every row is missing")
     numbers = target_numbers(present)
     if numbers is None:
-        n_classes = class_labels(present).nunique()
-        _require_two(name, n_classes)
-        return BINARY if n_classes == 2 else MULTICLASS
+        classes = class_labels(present).unique()
+        _require_two(name, classes)
+        return BINARY if len(classes) == 2 else MULTICLASS
     distinct = np.unique(numbers[np.isfinite(numbers)])
-    _require_two(name, len(distinct))
+    _require_two(name, distinct)
     if len(distinct) == 2:
         return BINARY
     if len(distinct) <= MAX_INTEGER_CLASSES and np.all(distinct == np.round(distinct)):
@@ -62,10 +62,13 @@ def class_labels(values: pd.Series) -> pd.Series:
 
 
 def valid_target_mask(target: pd.Series, problem_type: str) -> np.ndarray:
-    """Rows usable for training: regression needs a finite number, classification any non-missing label."""
+    """Rows usable for training: regression needs a finite number, classification any non-missing label but an
+    infinite number (inf among 0/1 labels is a broken value, not a third class)."""
     if problem_type == REGRESSION:
         return np.isfinite(coerce_numeric(target))
-    return ~missing_mask(target)
+    if isinstance(target.dtype, pd.CategoricalDtype):
+        return ~missing_mask(target)
+    return ~missing_mask(target) & ~np.isinf(pd.to_numeric(target, errors="coerce").to_numpy(dtype=float))
 
 
 def check_problem_type(problem_type: str) -> str:
@@ -75,8 +78,16 @@ def check_problem_type(problem_type: str) -> str:
     return problem_type
 
 
-def _require_two(name, n_distinct: int) -> None:
-    if n_distinct < 2:
-        raise InputError(
-            f"target column {name!r} has a single class (constant target): at least two distinct values are needed"
-        )
+def _require_two(name, distinct) -> None:
+    if len(distinct) == 0:
+        raise InputError(f"target column {name!r} has no usable values: every value is missing or infinite")
+    if len(distinct) < 2:
+        raise InputError(f"target column {name!r} has a single class {shown_label(distinct[0])} (constant target): "
+                         "at least two distinct values are needed")
+
+
+def shown_label(value) -> str:
+    """A class label as messages quote it: 3.0 as 3, strings in quotes."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return repr(int(value))
+    return repr(value.item() if isinstance(value, np.generic) else value)

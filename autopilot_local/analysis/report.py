@@ -24,9 +24,11 @@ from .problem_type import (
     check_problem_type,
     class_labels,
     infer_problem_type,
+    shown_label,
     valid_target_mask,
 )
 from .statistics import (
+    CORRELATION_MAX_COLUMNS,
     anomalous_rows,
     cardinality,
     classification_target_summary,
@@ -126,11 +128,12 @@ def _model_sections(df, types: ColumnTypes, valid, targets, problem_type: str, s
     model_rows = _rows(df, subsample(np.flatnonzero(valid), MODEL_ROWS, seed))
     numeric = numeric_frame(_rows(df, sample_positions(len(df), MODEL_ROWS, seed)), types.numeric)
     anomalies = anomalous_rows(numeric, seed)
+    power = _prediction_power(model_rows, targets, valid, problem_type, types, seed)
     return {
         "cardinality": cardinality(df, stats_rows, types.text),
         "descriptive_stats": descriptive_stats(stats_rows, types.numeric),
-        "prediction_power": _prediction_power(model_rows, targets, valid, problem_type, types, seed),
-        "correlations": correlations(numeric),
+        "prediction_power": power,
+        "correlations": correlations(_most_predictive(numeric, power, CORRELATION_MAX_COLUMNS)),
         "anomalous_rows": [{**a, "values": _record(df, a["row"])} for a in anomalies],
         "sample_sizes": {
             "statistics": len(stats_rows),
@@ -138,6 +141,14 @@ def _model_sections(df, types: ColumnTypes, valid, targets, problem_type: str, s
             "correlations_and_anomalies": len(numeric),
         },
     }
+
+
+def _most_predictive(frame: pd.DataFrame, power: dict, limit: int) -> pd.DataFrame:
+    """The ``limit`` columns of ``frame`` with the highest prediction power, in the frame's order."""
+    if frame.shape[1] <= limit:
+        return frame
+    chosen = set(sorted(frame.columns, key=lambda c: -power.get(c, -1.0))[:limit])
+    return frame[[c for c in frame.columns if c in chosen]]
 
 
 def _rows(df: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
@@ -158,7 +169,10 @@ def _target_analysis(target: pd.Series, valid: np.ndarray, problem_type: str) ->
     labels = class_labels(target[valid])
     summary = classification_target_summary(labels)
     if summary["n_classes"] < 2:
-        raise InputError(f"target column {name!r} has a single class: at least two are needed for {problem_type}")
+        only = shown_label(summary["classes"][0]["label"])
+        raise InputError(
+            f"target column {name!r} has a single class {only}: at least two are needed for {problem_type}"
+        )
     if problem_type == BINARY and summary["n_classes"] != 2:
         raise InputError(
             f"target column {name!r} has {summary['n_classes']} classes; {BINARY} needs exactly two"
