@@ -16,9 +16,12 @@ class CandidateModel:
     transform), but in one picklable object: ``predict`` takes rows as they come from the user's CSV.
     """
 
-    def __init__(self, name, feature_columns, feature_transform, label_transform, estimator, problem_type):
+    def __init__(self, name, feature_columns, feature_transform, label_transform, estimator, problem_type,
+                 input_columns=None):
         self.name = name
         self.feature_columns = list(feature_columns)
+        # every column of the training data but the target, in order: what a row sent to an endpoint holds
+        self.input_columns = list(input_columns or feature_columns)
         self.feature_transform = feature_transform
         self.label_transform = label_transform
         self.estimator = estimator

@@ -1,9 +1,18 @@
-"""Batch transform: the best candidate of a finished job, applied to a table of raw rows."""
+"""Batch transform: the best candidate of a finished job, applied to a table of raw rows.
+
+The inference keys (``predicted_label``, ``probability``, ``probabilities``, ``labels``) are computed here and
+nowhere else: `autopilot-local predict` and the endpoint of `serve` both call `prediction_columns` and write CSV
+with `encode_csv`.
+"""
 
 from __future__ import annotations
 
-import json
+import csv
+import io
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import joblib
 import numpy as np
@@ -12,7 +21,14 @@ import pandas as pd
 from .artifacts import read_json
 from .config import REGRESSION
 from .errors import InputError
+from .io import read_table_chunks
 from .model import CandidateModel
+
+# Autopilot's classification containers select their response with these keys (SAGEMAKER_INFERENCE_OUTPUT).
+INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
+DEFAULT_KEYS = ("predicted_label",)
+# Rows per chunk when `predict` streams a file: memory stays flat whatever the file's length.
+CHUNK_ROWS = 50_000
 
 
 def load_best_model(job_dir: Path) -> CandidateModel:
@@ -28,15 +44,72 @@ def load_best_model(job_dir: Path) -> CandidateModel:
     return joblib.load(paths[0])
 
 
-def prediction_table(model: CandidateModel, rows: pd.DataFrame, probabilities: bool = False) -> pd.DataFrame:
-    """One row per input row: ``predicted_label``; with ``probabilities``, Autopilot's other inference keys too."""
+def resolve_keys(keys: str | Sequence[str] | None, problem_type: str) -> tuple[str, ...]:
+    """The inference keys a response carries: ``keys`` (comma-separated or a sequence), else the
+    ``SAGEMAKER_INFERENCE_OUTPUT`` environment variable, else ``predicted_label``.
+
+    A regression model answers with its value alone, as Autopilot's regression containers do.
+    """
+    if not keys:
+        keys = os.environ.get("SAGEMAKER_INFERENCE_OUTPUT") or DEFAULT_KEYS
+    if isinstance(keys, str):
+        keys = keys.split(",")
+    chosen = tuple(dict.fromkeys(key.strip().lower() for key in keys if key.strip()))
+    unknown = [key for key in chosen if key not in INFERENCE_KEYS]
+    if unknown or not chosen:
+        raise InputError(f"inference keys must be among {', '.join(INFERENCE_KEYS)}; got {', '.join(keys) or 'none'}")
+    if problem_type == REGRESSION and chosen != DEFAULT_KEYS:
+        raise InputError(f"a regression model answers with its value only; the keys {', '.join(chosen)} are for "
+                         "classification")
+    return chosen
+
+
+def prediction_columns(model: CandidateModel, rows: pd.DataFrame, keys: Sequence[str] = DEFAULT_KEYS) -> dict:
+    """One list per key, one item per row, as Autopilot's inference containers compute them.
+
+    ``probability`` is the positive class's probability (the second label) for a binary problem and the predicted
+    label's for a multiclass one, as Autopilot's HPO containers give it; ``probabilities`` follow ``labels``.
+    Regression gives ``predicted_label``: the predicted value.
+    """
     raw = model.predict_raw(rows)
     if model.problem_type == REGRESSION:
-        return pd.DataFrame({"predicted_label": raw})
+        return {"predicted_label": np.asarray(raw, dtype=float).tolist()}
     labels = model.classes_
-    table = pd.DataFrame({"predicted_label": labels[np.argmax(raw, axis=1)]})
-    if probabilities:
-        table["probability"] = raw.max(axis=1)
-        table["probabilities"] = [json.dumps([round(float(p), 6) for p in row]) for row in raw]
-        table["labels"] = json.dumps([str(label) for label in labels])
-    return table
+    values = {
+        "predicted_label": lambda: labels[np.argmax(raw, axis=1)].tolist(),
+        "probability": lambda: (raw[:, 1] if raw.shape[1] == 2 else raw.max(axis=1)).tolist(),
+        "probabilities": lambda: raw.tolist(),
+        "labels": lambda: [[str(label) for label in labels]] * len(raw),
+    }
+    return {key: values[key]() for key in keys}
+
+
+def prediction_table(model: CandidateModel, rows: pd.DataFrame, probabilities: bool = False,
+                     keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """`prediction_columns` as a table: ``predicted_label`` alone, or all four keys with ``probabilities``."""
+    chosen = keys or (INFERENCE_KEYS if probabilities and model.problem_type != REGRESSION else DEFAULT_KEYS)
+    return pd.DataFrame(prediction_columns(model, rows, chosen))
+
+
+def encode_csv(columns: dict, header: bool = False) -> str:
+    """One line per row with the keys in order; a list cell is written as Autopilot's containers write it
+    (``"[0.9, 0.1]"``, ``"['yes', 'no']"``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    writer.writerows(zip(*columns.values()))
+    return buffer.getvalue()
+
+
+def write_predictions(model: CandidateModel, path: str | Path, out: TextIO, keys: Sequence[str],
+                      header: bool) -> int:
+    """Predict the rows of a CSV or Parquet file chunk by chunk (`CHUNK_ROWS`), writing each chunk's lines to
+    ``out`` as soon as they are ready; returns the number of rows."""
+    count = 0
+    for chunk in read_table_chunks(path, CHUNK_ROWS):
+        out.write(encode_csv(prediction_columns(model, chunk, keys), header=header and count == 0))
+        count += len(chunk)
+    if count == 0:
+        raise InputError(f"{path} has a header but no data rows")
+    return count
