@@ -23,6 +23,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -31,11 +32,13 @@ from pathlib import Path
 import joblib
 
 from .algorithms import ALGORITHMS
-from .config import objective_direction
+from .config import OBJECTIVES, objective_direction
 
 ACCOUNT = "000000000000"
 REGION = "local"
 IMAGE = "autopilot-local"
+MAX_FAILURE_REASON = 1024  # AutoMLFailureReason's length limit
+OBJECTIVE_METRICS = frozenset(m for metrics in OBJECTIVES.values() for m in metrics)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -141,17 +144,23 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
             "Value": trial.objective,
             "StandardMetricName": objective,
         }
-        document["CandidateProperties"] = {
-            "CandidateMetrics": [
-                {"MetricName": metric, "StandardMetricName": metric, "Value": value, "Set": "Validation"}
-                for metric, value in trial.metrics.items()
-            ]
-        }
+        document["CandidateProperties"] = {"CandidateMetrics": _candidate_metrics(trial.metrics)}
     else:
-        document["FailureReason"] = trial.failure_reason
+        document["FailureReason"] = trial.failure_reason[:MAX_FAILURE_REASON]
     if model_path is not None:
         document["InferenceContainers"] = _inference_containers(folder, trial, problem_type, model_path)
     return document
+
+
+def _candidate_metrics(metrics: dict) -> list[dict]:
+    """CandidateMetrics as AWS types them: MetricName only for the objective metrics (its enum has no LogLoss,
+    which StandardMetricName alone names), and no value JSON cannot carry (an AUC of NaN)."""
+    return [
+        ({"MetricName": metric} if metric in OBJECTIVE_METRICS else {})
+        | {"StandardMetricName": metric, "Value": value, "Set": "Validation"}
+        for metric, value in metrics.items()
+        if math.isfinite(value)
+    ]
 
 
 def _candidate_steps(folder: JobFolder, dpp: str, candidate_name: str) -> list[dict]:
