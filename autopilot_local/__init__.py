@@ -9,8 +9,21 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from .config import JobConfig  # noqa: E402
 from .errors import InputError  # noqa: E402
 
-__all__ = ["JobConfig", "InputError", "run_job", "load_best_model"]
+__all__ = [
+    "JobConfig", "InputError", "run_job", "load_best_model",
+    # SageMaker Python SDK v2's AutoML surface (autopilot_local.sdk); SDK v3's is autopilot_local.core
+    "AutoML", "AutoMLV2", "AutoMLInput", "AutoMLTabularConfig", "AutoMLDataChannel", "LocalAutoMLDataChannel",
+]
 __version__ = "0.1.0"
+_SDK = set(__all__[4:])
+
+
+def __getattr__(name: str):
+    if name in _SDK:  # imported on first use: the command line does not pay for the SDK surface
+        from . import sdk
+
+        return getattr(sdk, name)
+    raise AttributeError(f"module 'autopilot_local' has no attribute {name!r}")
 
 
 def run_job(config: JobConfig, reporter=None) -> dict:

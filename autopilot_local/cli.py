@@ -81,13 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("--wait", type=float, default=120, metavar="S", help="seconds to wait for it to end")
     stop.set_defaults(handler=_stop)
 
-    for name, help_text, handler in (
-        ("describe", "print the job's DescribeAutoMLJobV2 JSON", _describe),
-        ("candidates", "print the job's ListCandidatesForAutoMLJob JSON", _candidates),
-    ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument("job", help="the job folder")
-        command.set_defaults(handler=handler)
+    describe = commands.add_parser("describe", help="print the job's DescribeAutoMLJobV2 JSON")
+    describe.add_argument("job", help="the job folder")
+    describe.add_argument("--v1", action="store_true", help="DescribeAutoMLJob's (V1) response instead")
+    describe.set_defaults(handler=_describe)
+
+    candidates = commands.add_parser("candidates", help="print the job's ListCandidatesForAutoMLJob JSON")
+    candidates.add_argument("job", help="the job folder")
+    candidates.add_argument("--status-equals", help="StatusEquals: Completed, InProgress, Failed, Stopped, Stopping")
+    candidates.add_argument("--candidate-name", help="CandidateNameEquals")
+    candidates.add_argument("--sort-by", help="SortBy: CreationTime (default), Status, FinalObjectiveMetricValue")
+    candidates.add_argument("--sort-order", help="SortOrder: Ascending (default), Descending")
+    candidates.add_argument("--max-results", type=int, metavar="N", help="MaxResults, 1-300 (default: all)")
+    candidates.add_argument("--next-token", metavar="T", help="NextToken of the previous page")
+    candidates.set_defaults(handler=_candidates)
 
     predict = commands.add_parser("predict", help="batch transform: predict rows of a file with the best candidate")
     predict.add_argument("job", help="the job folder")
@@ -95,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", help="write here instead of standard output")
     predict.add_argument("--probabilities", action="store_true", help="add the probability of each class")
     predict.set_defaults(handler=_predict)
+
+    serve = commands.add_parser("serve", help="a local endpoint for the best candidate (SageMaker's /ping and "
+                                              "/invocations contract)")
+    serve.add_argument("job", help="the job folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free port)")
+    serve.add_argument("--output-keys", metavar="KEYS",
+                       help="classification response keys, comma-separated: predicted_label,probability,"
+                            "probabilities,labels (default: $SAGEMAKER_INFERENCE_OUTPUT, else predicted_label)")
+    serve.set_defaults(handler=_serve)
 
     demo = commands.add_parser("demo", help="a full job on the Ames housing prices, in about a minute")
     demo.add_argument("--output", default="jobs", help="folder the job folder is written into (default ./jobs)")
@@ -231,27 +248,57 @@ def _job_file(job: str, name: str) -> Path:
 
 
 def _describe(args) -> int:
-    print(_job_file(args.job, "job.json").read_text(encoding="utf-8"), end="")
+    import json
+
+    from . import api
+
+    describe = api.describe_auto_ml_job if args.v1 else api.describe_auto_ml_job_v2
+    print(json.dumps(describe(args.job), indent=2, ensure_ascii=False))
     return 0
 
 
 def _candidates(args) -> int:
-    print(_job_file(args.job, "candidates.json").read_text(encoding="utf-8"), end="")
+    import json
+
+    from .api import list_candidates_for_auto_ml_job
+
+    response = list_candidates_for_auto_ml_job(
+        args.job, status_equals=args.status_equals, candidate_name_equals=args.candidate_name,
+        sort_order=args.sort_order, sort_by=args.sort_by, max_results=args.max_results, next_token=args.next_token)
+    print(json.dumps(response, indent=2, ensure_ascii=False))
     return 0
 
 
 def _predict(args) -> int:
-    from .io import read_table
-    from .predict import load_best_model, prediction_table
+    """Stream the rows through the model chunk by chunk; a file output appears whole or not at all."""
+    import os
+
+    from .config import REGRESSION
+    from .predict import DEFAULT_KEYS, INFERENCE_KEYS, load_best_model, write_predictions
 
     model = load_best_model(Path(args.job))
-    rows = read_table(args.data)
-    table = prediction_table(model, rows, probabilities=args.probabilities)
-    text = table.to_csv(index=False, header=args.probabilities)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    keys = INFERENCE_KEYS if args.probabilities and model.problem_type != REGRESSION else DEFAULT_KEYS
+    if not args.output:
+        write_predictions(model, args.data, sys.stdout, keys, header=args.probabilities)
+        return 0
+    partial = Path(f"{args.output}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            write_predictions(model, args.data, out, keys, header=args.probabilities)
+        os.replace(partial, args.output)
+    except OSError as error:
+        raise InputError(f"cannot write {args.output}: {error.strerror or error}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return 0
+
+
+def _serve(args) -> int:
+    from .serve import serve
+
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"port must be between 0 and 65535, got {args.port}")
+    serve(Path(args.job), args.host, args.port, args.output_keys)
     return 0
 
 

@@ -6,9 +6,11 @@ import dataclasses
 import json
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import s3
 from .errors import InputError
 
 REGRESSION = "Regression"
@@ -73,6 +75,8 @@ class JobConfig:
     storage: str | None = None  # an Optuna RDB URL that workers on other machines join; None: SQLite in the job
     allow_small: bool = False
     candidate_definitions_only: bool = False
+    # request members only the cloud acts on (SecurityConfig, Tags, ModelDeployConfig, AutoMLComputeConfig, KmsKeyId):
+    # kept in request.json as they came, without local effect
     cloud_only_settings: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -139,7 +143,8 @@ class JobConfig:
 
     @property
     def job_dir(self) -> Path:
-        return Path(self.output_dir) / self.job_name
+        """The job folder; for an ``s3://`` output path, its local staging folder (mirrored there at the end)."""
+        return (s3.staging(self.output_dir) if s3.is_s3(self.output_dir) else Path(self.output_dir)) / self.job_name
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"algorithms": list(self.algorithms)}
@@ -176,7 +181,8 @@ class JobConfig:
             "AutoMLJobName": self.job_name,
             "AutoMLJobInputDataConfig": [_channel("training", self.data)]
             + ([_channel("validation", self.validation_data)] if self.validation_data else []),
-            "OutputDataConfig": {"S3OutputPath": str(Path(self.output_dir).resolve())},
+            "OutputDataConfig": {"S3OutputPath": self.output_dir if s3.is_s3(self.output_dir)
+                                 else str(Path(self.output_dir).resolve())},
             "AutoMLProblemTypeConfig": {"TabularJobConfig": tabular},
             "RoleArn": "arn:aws:iam::000000000000:role/autopilot-local",
         }
@@ -184,6 +190,11 @@ class JobConfig:
             request["DataSplitConfig"] = {"ValidationFraction": self.validation_fraction}
         if self.objective:
             request["AutoMLJobObjective"] = {"MetricName": self.objective}
+        for key, value in self.cloud_only_settings.items():
+            if key == "KmsKeyId":
+                request["OutputDataConfig"]["KmsKeyId"] = value
+            else:
+                request[key] = value
         return request
 
     @classmethod
@@ -260,6 +271,22 @@ def _settings_from_request(request: dict) -> dict:
         settings["mode"] = HYPERPARAMETER_TUNING
     if algorithms:
         settings["algorithms"] = tuple(algorithms)
-    if output and not output.startswith("s3://"):
+    if output:
         settings["output_dir"] = output
+    settings["cloud_only_settings"] = _cloud_only(request)
     return settings
+
+
+CLOUD_ONLY = ("SecurityConfig", "Tags", "ModelDeployConfig", "AutoMLComputeConfig")
+
+
+def _cloud_only(request: dict) -> dict:
+    """The request's members that only the cloud acts on, in V2 places; a warning says once that they do nothing."""
+    v1_config = request.get("AutoMLJobConfig", {})
+    found = {key: request.get(key, v1_config.get(key)) for key in CLOUD_ONLY}
+    found["KmsKeyId"] = request.get("OutputDataConfig", {}).get("KmsKeyId")
+    found = {key: value for key, value in found.items() if value not in (None, [], {})}
+    if found:
+        warnings.warn(f"{', '.join(found)}: accepted and kept in request.json, but without effect on a local job",
+                      stacklevel=3)
+    return found

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from . import artifacts, tuning
+from . import artifacts, registry, s3, tuning
 from .analysis import ExplorationReport, analyze
 from .artifacts import JobFolder
 from .candidates import COLUMN_TYPES, generate_candidates
@@ -32,6 +32,7 @@ from .trial_queue import TrialQueue, open_storage
 
 CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
 CV_FOLDS = 5
+MESSAGE_LIMIT = 1024  # AWS's longest FailureReason and PartialFailureMessage
 
 
 @dataclass
@@ -94,7 +95,10 @@ def prepare(config: JobConfig) -> PreparedData:
     """
     frame = read_table(config.data)
     _check_target_column(frame, config.target, config.data)
-    report = analyze(frame, config.target, config.problem_type, seed=config.seed)
+    try:
+        report = analyze(frame, config.target, config.problem_type, seed=config.seed)
+    except InputError as error:  # the analysis sees a table, not a file: name the file the problem is in
+        raise InputError(f"{config.data}: {error}") from None
     problem_type = config.problem_type or report.problem_type
     objective = config.resolved_objective(problem_type)
     label_transform = _label_transform(problem_type, frame[config.target])
@@ -140,22 +144,24 @@ def _feature_columns(frame: pd.DataFrame, column_types, config: JobConfig) -> li
 
 
 def _label_transform(problem_type: str, target: pd.Series):
+    from .analysis.problem_type import valid_target_mask
     from .transformers import NALabelEncoder, RobustLabelEncoder
 
     if problem_type == REGRESSION:
         return NALabelEncoder().fit(target)
-    present = target.dropna()
-    return RobustLabelEncoder().fit(present)
+    return RobustLabelEncoder().fit(target[valid_target_mask(target, problem_type)])  # blank and inf are no class
 
 
 def _labelled_rows(frame, target, columns, problem_type, label_transform) -> tuple[pd.DataFrame, np.ndarray, int]:
     """Feature rows whose target is present and valid, their encoded target, and how many rows were dropped."""
+    from .analysis.problem_type import valid_target_mask
+
     values = frame[target]
     if problem_type == REGRESSION:
         y = label_transform.transform(values)
         keep = np.isfinite(y)
     else:
-        keep = values.notna().to_numpy() & (values.astype(object).astype(str).str.strip() != "").to_numpy()
+        keep = valid_target_mask(values, problem_type)
         y = np.full(len(values), -1, dtype=np.int64)
         y[keep] = label_transform.transform(values[keep])
     features = frame.loc[keep, columns].reset_index(drop=True)
@@ -226,7 +232,8 @@ class Job:
         if self.failure_reason:
             document["FailureReason"] = self.failure_reason
         if self.partial_failures:
-            document["PartialFailureReasons"] = [{"PartialFailureMessage": m} for m in self.partial_failures[:5]]
+            document["PartialFailureReasons"] = [{"PartialFailureMessage": m[:MESSAGE_LIMIT]}
+                                                 for m in self.partial_failures[:5]]
         if self.best:
             document["BestCandidate"] = self.best
         if self.artifacts:
@@ -253,6 +260,7 @@ class Job:
                              f"{self.config.job_name!r}; choose another --job-name")
         if not resume:
             self.folder.root.mkdir(parents=True, exist_ok=False)
+            registry.register(self.config.job_name, self.folder.root)
             artifacts.write_json(self.folder.request_json, self.config.to_request())
             self.heartbeat()
             artifacts.write_json(self.folder.exploration_report, data.report.to_dict())
@@ -274,7 +282,8 @@ class Job:
             outcome = self._tune(data, plan, matrices)
             return self._select(data, outcome, transforms)
         except BaseException as error:
-            self.failure_reason = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+            reason = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+            self.failure_reason = reason[:MESSAGE_LIMIT]
             self._finish("Failed", "Failed")
             raise
 
@@ -354,6 +363,7 @@ class Job:
             self._write_candidates(data, outcome, None)
             return self._finish("Stopped", "Stopped")
         if outcome.best is None:
+            self._write_candidates(data, outcome, None)  # a failed job lists its failed candidates, as AWS does
             reasons = {t.failure_reason for t in outcome.trials if t.failure_reason}
             raise RuntimeError("no candidate completed" + (f": {'; '.join(sorted(reasons))[:400]}" if reasons else ""))
         best = outcome.best
@@ -364,6 +374,7 @@ class Job:
             label_transform=data.label_transform,
             estimator=outcome.best_model,
             problem_type=data.problem_type,
+            input_columns=[c for c in data.report.column_names if c != self.config.target],
         )
         model_path = self.folder.candidate_model(model.name, best.dpp, best.algorithm)
         artifacts.dump_model(model_path, model)
@@ -396,6 +407,8 @@ class Job:
         self.set_status(status, secondary)
         if self.queue is not None:  # the job's workers elsewhere end with it
             self.queue.update(state=status)
+        if s3.is_s3(self.config.output_dir):
+            s3.upload_folder(self.folder.root, f"{self.config.output_dir.rstrip('/')}/{self.config.job_name}")
         return self.describe()
 
 

@@ -182,6 +182,12 @@ def create_study(storage, name: str, settings: Settings, candidates: list[str]) 
     return study
 
 
+def in_memory_study(name: str, settings: Settings, candidates: list[str]) -> tuple[optuna.Study, TrialQueue]:
+    """A study and its queue held in memory, for a run that keeps nothing (the candidate notebook's)."""
+    storage = optuna.storages.InMemoryStorage()
+    return create_study(storage, name, settings, candidates), TrialQueue.create(storage, name, {})
+
+
 def load_study(storage, name: str) -> optuna.Study:
     """A study created by `create_study`, to be continued (the runner picks up its trials)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -257,10 +263,14 @@ class _Runner:
         for frozen in sorted(self.study.get_trials(deepcopy=False), key=lambda t: t.number):
             if frozen.state == states.WAITING:  # enqueued, never asked: asked in turn
                 continue
-            candidate, params = _decode(frozen.params)
+            told = frozen.state in (states.COMPLETE, states.FAIL)
+            if not told:  # suggested again: what was stored reads back, what a kill cut short is drawn anew
+                self.study.sampler = _sampler(self.settings, len(self.labels), frozen.number)
             # Optuna has no public handle on a running trial of a stored study; its id makes one
-            self.asked.append((optuna.trial.Trial(self.study, frozen._trial_id), candidate, params))
-            if frozen.state in (states.COMPLETE, states.FAIL):
+            trial = optuna.trial.Trial(self.study, frozen._trial_id)
+            candidate, params = _decode(frozen.params) if told else _suggest(trial, self.labels)
+            self.asked.append((trial, candidate, params))
+            if told:
                 result = _result_of(frozen, candidate, params)
                 self.results.append(result)
                 if result.status == COMPLETED and self.settings.better(result.objective, self._best_value()):

@@ -65,3 +65,18 @@ def binary_csv(tmp_path) -> Path:
     path = tmp_path / "churn.csv"
     classification_frame().to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_home(tmp_path_factory):
+    """The job registry, S3 cache and staging of this test session, not the user's ~/.autopilot-local."""
+    import os
+
+    home = tmp_path_factory.mktemp("autopilot-local-home")
+    previous = os.environ.get("AUTOPILOT_LOCAL_HOME")
+    os.environ["AUTOPILOT_LOCAL_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("AUTOPILOT_LOCAL_HOME", None)
+    else:
+        os.environ["AUTOPILOT_LOCAL_HOME"] = previous

@@ -62,7 +62,8 @@ def test_v1_request_is_accepted_too():
     }
     config = JobConfig.from_request(request)
     assert (config.data, config.target, config.objective, config.max_candidates) == ("bank.csv", "y", "AUC", 5)
-    assert config.mode == "HYPERPARAMETER_TUNING" and config.output_dir == "jobs"
+    assert config.mode == "HYPERPARAMETER_TUNING" and config.output_dir == "s3://bucket/out"
+    assert config.job_dir.parts[-4:] == ("s3-staging", "bucket", "out", "bank")  # staged here, mirrored at the end
 
 
 def test_flags_override_the_request_and_bad_requests_are_named(tmp_path):

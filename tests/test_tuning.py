@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
-import optuna
 import pytest
 from conftest import regression_frame
 
 from autopilot_local import JobConfig, tuning
 from autopilot_local.algorithms import ALGORITHMS, XGBOOST
 from autopilot_local.job import fit_transforms, prepare, split_rows, tuning_settings
-from autopilot_local.trial_queue import TrialQueue
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +52,8 @@ def test_xgboost_rounds_are_a_cap_that_early_stopping_cuts(prepared):
 def test_screens_come_first_then_the_portfolio_runs_on_the_best_screened_pipeline(prepared):
     config, data, plan, matrices = prepared
     settings = tuning_settings(config, data)
-    storage = optuna.storages.InMemoryStorage()
-    study = tuning.create_study(storage, "t", settings, list(matrices))
-    outcome = tuning.tune(study, TrialQueue.create(storage, "t", {}), matrices, plan, settings)
+    study, queue = tuning.in_memory_study("t", settings, list(matrices))
+    outcome = tuning.tune(study, queue, matrices, plan, settings)
     labels = list(matrices)
     screens = outcome.trials[: len(labels)]
     order = [list(ALGORITHMS).index(t.algorithm) for t in screens]
@@ -77,3 +76,19 @@ def test_screens_come_first_then_the_portfolio_runs_on_the_best_screened_pipelin
         trial = outcome.trials[position]
         assert trial.candidate == (tied + rest)[rank]
         assert trial.hyperparameters == XGBOOST.portfolio[offset]
+
+
+def test_a_trial_whose_suggestion_a_kill_cut_short_is_completed_on_resume(prepared):
+    config, data, plan, matrices = prepared
+    settings = tuning_settings(config, data)
+    settings.max_trials = len(matrices) + 1
+    study, queue = tuning.in_memory_study("t", settings, list(matrices))
+    outcome = tuning.tune(study, queue, matrices, plan, dataclasses.replace(settings, max_trials=len(matrices)))
+    assert len(outcome.trials) == len(matrices)
+    cut = study.ask()  # the next trial, killed after choosing its candidate and before its hyperparameters
+    chosen = cut.suggest_categorical(tuning.CANDIDATE_PARAM, list(matrices))
+    resumed = tuning.tune(study, queue, matrices, plan, settings)
+    last = resumed.trials[-1]
+    assert last.status == tuning.COMPLETED, last.failure_reason
+    algorithm = ALGORITHMS[chosen.split("-", 1)[1]]
+    assert last.candidate == chosen and set(last.hyperparameters) == {r.name for r in algorithm.ranges}

@@ -1,0 +1,78 @@
+"""S3 where Autopilot takes it: input data read from a bucket, the job folder mirrored to the output path.
+
+A local job needs local files, so an ``s3://`` input is downloaded into a cache under the local home
+(`registry.home()`), and a job whose output path is ``s3://bucket/prefix`` runs in a local staging folder that is
+uploaded to ``s3://bucket/prefix/<job>/`` with Autopilot's layout when the job ends. boto3 finds credentials, region and
+endpoint as it always does (``AWS_ENDPOINT_URL`` points it at another S3, e.g. a moto server or MinIO).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import InputError
+from .registry import home
+
+SCHEME = "s3://"
+
+
+def is_s3(uri) -> bool:
+    return str(uri).startswith(SCHEME)
+
+
+def split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len(SCHEME):].partition("/")
+    if not bucket:
+        raise InputError(f"{uri} names no bucket")
+    return bucket, key
+
+
+def staging(uri: str) -> Path:
+    """The local folder that stands for an ``s3://`` output path while a job runs."""
+    bucket, key = split(uri)
+    return home() / "s3-staging" / bucket / key.strip("/")
+
+
+def download(uri: str) -> Path:
+    """The one object at ``uri`` (a key, or a prefix holding one file), as a local file in the cache."""
+    client, errors = _client()
+    bucket, key = split(uri)
+    try:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+    except errors as error:
+        raise InputError(f"cannot read {uri}: {error}") from None
+    files = [item["Key"] for item in listed if not item["Key"].endswith("/")]
+    chosen = [k for k in files if k == key] or files
+    if len(chosen) != 1:
+        raise InputError(f"{uri} holds {len(chosen)} objects; autopilot-local reads one file per channel")
+    target = home() / "s3-cache" / bucket / chosen[0]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    try:
+        client.download_file(bucket, chosen[0], str(partial))
+    except errors as error:
+        raise InputError(f"cannot download s3://{bucket}/{chosen[0]}: {error}") from None
+    partial.replace(target)
+    return target
+
+
+def upload_folder(folder: Path, uri: str) -> None:
+    """Copy every file below ``folder`` to ``uri`` + its relative path (the job folder's layout, key for key)."""
+    client, errors = _client()
+    bucket, prefix = split(uri)
+    prefix = prefix.rstrip("/")
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith(".")):
+        key = "/".join(filter(None, (prefix, path.relative_to(folder).as_posix())))
+        try:
+            client.upload_file(str(path), bucket, key)
+        except errors as error:
+            raise InputError(f"cannot write s3://{bucket}/{key}: {error}") from None
+
+
+def _client():
+    try:
+        import boto3
+        import botocore.exceptions
+    except ImportError:
+        raise InputError("s3:// paths need boto3: pip install 'autopilot-local[s3]'") from None
+    return boto3.client("s3"), (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
