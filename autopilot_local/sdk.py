@@ -134,7 +134,12 @@ class _AutoMLBase:
         self.current_job_name = job_name or _job_name(self.base_job_name or "automl")
         self.latest_auto_ml_job = self.current_job_name
         request["AutoMLJobName"] = self.current_job_name
-        request["OutputDataConfig"] = {"S3OutputPath": self._output_dir()}
+        request["OutputDataConfig"] = _present({"S3OutputPath": self._output_dir(),
+                                                "KmsKeyId": self._cloud_only.get("output_kms_key")})
+        request["ModelDeployConfig"] = _present({
+            "AutoGenerateEndpointName": self._cloud_only.get("auto_generate_endpoint_name"),
+            "EndpointName": self._cloud_only.get("endpoint_name")}) or None
+        request = _present(request)
         request.setdefault("RoleArn", ROLE)
         self._process = start_job(request)
         if wait:

@@ -3,6 +3,7 @@ v3's AutoMLJob resources, and s3:// paths against a real S3 endpoint (a moto ser
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -110,11 +111,23 @@ def test_cloud_only_arguments_are_kept_and_said_once(tmp_path):
     from autopilot_local import sdk
 
     sdk._SAID.clear()
+    vpc = {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
     with pytest.warns(UserWarning, match="vpc_config has no effect"):
-        sdk.AutoML(target_attribute_name="y", vpc_config={"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]})
+        automl = sdk.AutoML(target_attribute_name="price", vpc_config=vpc, output_kms_key="alias/out",
+                            tags=[{"Key": "team", "Value": "pricing"}], max_candidates=1,
+                            output_path=str(tmp_path / "out"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the second time it is silent
-        sdk.AutoML(target_attribute_name="y", vpc_config={"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]})
+        sdk.AutoML(target_attribute_name="y", vpc_config=vpc)
+    data = tmp_path / "homes.csv"
+    regression_frame(n=600).to_csv(data, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        automl.fit(str(data), job_name="kept", logs=False)
+    request = json.loads((tmp_path / "out" / "kept" / "request.json").read_text())
+    assert request["SecurityConfig"]["VpcConfig"] == vpc  # recorded as a V2 request holds it
+    assert request["OutputDataConfig"]["KmsKeyId"] == "alias/out"
+    assert request["Tags"] == [{"Key": "team", "Value": "pricing"}]
 
 
 def test_sdk_v3_resources_create_wait_and_list_candidates(tmp_path):
