@@ -113,6 +113,23 @@ def _parser() -> argparse.ArgumentParser:
                             "probabilities,labels (default: $SAGEMAKER_INFERENCE_OUTPUT, else predicted_label)")
     serve.set_defaults(handler=_serve)
 
+    parity = commands.add_parser("parity", help="run a real Autopilot job's settings locally on its data and "
+                                                "report where the two agree")
+    source = parity.add_mutually_exclusive_group(required=True)
+    source.add_argument("--job-name", help="the job in your AWS account (boto3 reads it with your credentials)")
+    source.add_argument("--from-dir", metavar="DIR", help="a folder of the job's downloaded artifacts: describe.json, "
+                                                          "candidates.json, notebooks, data")
+    parity.add_argument("--data", help="the training file, where it is not under DIR by its S3 name")
+    parity.add_argument("--region", help="AWS region (--job-name)")
+    parity.add_argument("--profile", help="AWS profile (--job-name)")
+    parity.add_argument("--output", default="jobs", help="folder the local job is written into (default ./jobs)")
+    parity.add_argument("--local-job-name", help="the local job's name (default: the cloud job's, with -local)")
+    parity.add_argument("--max-candidates", type=int, help="the local run's MaxCandidates instead of the cloud's")
+    parity.add_argument("--max-job-runtime", type=int, metavar="S", help="the local run's job runtime limit instead")
+    parity.add_argument("--seed", type=int, default=0, help="random seed of the local run (default 0)")
+    parity.add_argument("--quiet", action="store_true", help="no progress bar")
+    parity.set_defaults(handler=_parity)
+
     demo = commands.add_parser("demo", help="a full job on the Ames housing prices, in about a minute")
     demo.add_argument("--output", default="jobs", help="folder the job folder is written into (default ./jobs)")
     demo.add_argument("--quiet", action="store_true")
@@ -299,6 +316,26 @@ def _serve(args) -> int:
     if not 0 <= args.port <= 65535:
         raise InputError(f"port must be between 0 and 65535, got {args.port}")
     serve(Path(args.job), args.host, args.port, args.output_keys)
+    return 0
+
+
+def _parity(args) -> int:
+    from .parity import report, sources
+    from .progress import Reporter, RichReporter
+    from .registry import home
+
+    if args.job_name:
+        folder = sources.fetch(args.job_name, home() / "parity" / args.job_name, region=args.region,
+                               profile=args.profile)
+    else:
+        folder = Path(args.from_dir)
+    cloud = sources.from_dir(folder, args.data)
+    document = report.compare(cloud, args.output, args.local_job_name, args.max_candidates, args.max_job_runtime,
+                              args.seed, Reporter() if args.quiet else RichReporter())
+    objective = next(row for row in document["rows"] if row["item"].startswith("best "))
+    print(f"{objective['item']}: Autopilot {objective['cloud']}, autopilot-local {objective['local']} "
+          f"(ratio {objective['ratio']}, {objective['verdict']})")
+    print(f"Report: {Path(document['local_folder']) / 'parity' / 'parity-report.md'}")
     return 0
 
 

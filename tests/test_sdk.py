@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import warnings
 
 import numpy as np
@@ -19,6 +15,7 @@ from conftest import AIRBNB, regression_frame
 from autopilot_local import load_best_model, registry
 
 WEEKDAYS = AIRBNB / "paris_gyodi_nawaro_weekdays.csv"
+pytestmark = pytest.mark.usefixtures("fake_aws")
 
 # A notebook cell as SageMaker's Autopilot examples write it; the test changes its first line only.
 NOTEBOOK = '''
@@ -50,14 +47,6 @@ predictor = automl.deploy(
 prediction = predictor.predict(test_rows)
 predictor.delete_endpoint()
 '''
-
-
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch):
-    """Credentials that reach nothing real, and no EC2 metadata lookups."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_EC2_METADATA_DISABLED", "true")):
-        monkeypatch.setenv(name, value)
 
 
 def test_a_notebook_written_for_the_sdk_runs_with_only_its_import_changed(tmp_path, airbnb):
@@ -158,27 +147,6 @@ def test_sdk_v3_resources_create_wait_and_list_candidates(tmp_path):
 
 
 # --- S3, through a real endpoint -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def moto_server():
-    """A moto S3 server on 127.0.0.1, as a separate process: the code under test speaks real HTTP to it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield endpoint
-    server.terminate()
-    server.wait()
-
 
 def test_fit_reads_from_s3_and_leaves_the_job_folder_in_the_bucket(tmp_path, monkeypatch, moto_server, airbnb):
     import boto3
