@@ -103,9 +103,11 @@ def _job_files(source: Path) -> list[Path]:
 def describe(facts: dict, has_validation: bool) -> dict:
     """The DescribeAutoMLJobV2 response of the corpus job ``facts`` describe (times unknown: the job's date)."""
     job, reported = facts["jobs"][0], facts["reported"]
-    criteria = {key: int(value) for key, value in re.findall(
-        r"(MaxCandidates|MaxRuntimePerTrainingJobInSeconds|MaxAutoMLJobRuntimeInSeconds)=(\d+)",
-        facts.get("job_config", ""))}
+    named = {"max_candidates": "MaxCandidates", "max_runtime_per_training_job_in_seconds":
+             "MaxRuntimePerTrainingJobInSeconds", "total_job_runtime_in_seconds": "MaxAutoMLJobRuntimeInSeconds"}
+    criteria = {named.get(key, key): int(value) for key, value in re.findall(  # as the API or the SDK spells them
+        r"(MaxCandidates|MaxRuntimePerTrainingJobInSeconds|MaxAutoMLJobRuntimeInSeconds|max_candidates|"
+        r"max_runtime_per_training_job_in_seconds|total_job_runtime_in_seconds)=(\d+)", facts.get("job_config", ""))}
     channels = [_channel("training", f"s3://corpus/{job['job']}/train.csv")]
     if has_validation:
         channels.append(_channel("validation", f"s3://corpus/{job['job']}/validation.csv"))
@@ -152,11 +154,12 @@ def main(argv=None) -> None:
     parser.add_argument("--scratch", default="/tmp/parity-corpus", help="where the job folders and local jobs go")
     parser.add_argument("--max-candidates", type=int, default=60, help="cap on the local run's candidates")
     parser.add_argument("--max-job-runtime", type=int, default=300, help="cap on the local run's seconds")
+    parser.add_argument("--only", help="run the corpus jobs whose folder name contains this")
     args = parser.parse_args(argv)
     scratch = Path(args.scratch)
     print("| job | metric | Autopilot | autopilot-local | ratio | verdict | local wall (s) | local budget |")
     print("|---|---|---|---|---|---|---|---|")
-    for job in JOBS:
+    for job in [j for j in JOBS if not args.only or args.only in j.folder]:
         folder = write_job_dir(job, scratch / job.folder)
         cloud_max = describe(json.loads((CORPUS / job.folder / "job.json").read_text()), False)
         criteria = cloud_max["AutoMLProblemTypeConfig"]["TabularJobConfig"].get("CompletionCriteria", {})
