@@ -68,12 +68,21 @@ def _reviews(folder: Path):
     return chunks("train"), chunks("validation")
 
 
+def _reviews_input(folder: Path):
+    """The reviews file every run of that course lab sent (kept once, in amirhossein's folder); Autopilot split it."""
+    data = CORPUS / "amirhossein-yousefi__AutoML-Autopilot" / "autopilot" / "data"
+    return pd.read_csv(data / "womens_clothing_ecommerce_reviews_balanced_for_autopilot.csv"), None
+
+
 JOBS = [
     CorpusJob("brego81__SageMaker-Autopilot-Titanic", _titanic),
     CorpusJob("C24IO__Integrations", _bank),
+    CorpusJob("daekeun-ml__sagemaker-studio-workshop-kr", lambda folder: _bank(CORPUS / "C24IO__Integrations")),
     CorpusJob("chenbinkg__residential-water-demand-prediction", _water),
     CorpusJob("MarceloAnalytics__Cloud_Computing_AWS_SageMaker_AutoML", _churn),
     CorpusJob("amirhossein-yousefi__AutoML-Autopilot", _reviews),
+    CorpusJob("Erionis__Text_classifier_AutoML", _reviews_input),
+    CorpusJob("ahmeddaker__Coursera_practical_data_science_with_AWS_labs", _reviews_input),
 ]
 
 
