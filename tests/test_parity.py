@@ -38,7 +38,7 @@ def test_every_corpus_job_with_data_gets_a_report(tmp_path, job, capsys):
     assert best["ratio"] == pytest.approx(best["local"] / best["cloud"], rel=1e-3)
     assert best["verdict"] in ("agree", "better", "worse")
     markdown = next((tmp_path / "jobs").glob("*/parity/parity-report.md")).read_text()
-    assert str(facts["reported"]["value"])[:6] in markdown
+    assert f"{facts['reported']['value']:.6g}" in markdown
 
 
 def test_a_ten_pipeline_2020_job_lists_every_cloud_candidate_beside_the_local_ones(tmp_path):
