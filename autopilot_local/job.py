@@ -28,7 +28,7 @@ from .io import read_table
 from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
 from .progress import Reporter
-from .trial_queue import TrialQueue, open_storage
+from .trial_queue import TrialQueue, open_storage, shown_url
 
 CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
 CV_FOLDS = 5
@@ -256,7 +256,7 @@ class Job:
         # a shared storage is reached, and checked for a job of this name, before the job folder exists
         storage = self._storage() if tunes and self.config.storage else None
         if storage is not None and not resume and TrialQueue.exists(storage, self.config.job_name):
-            raise InputError(f"storage {_shown(self.config.storage)} already holds a job named "
+            raise InputError(f"storage {shown_url(self.config.storage)} already holds a job named "
                              f"{self.config.job_name!r}; choose another --job-name")
         if not resume:
             self.folder.root.mkdir(parents=True, exist_ok=False)
@@ -290,7 +290,7 @@ class Job:
     def _local_settings(self) -> dict:
         """What a run needs beyond the AWS request; a storage URL without its password."""
         return {"seed": self.config.seed, "workers": self.config.workers, "allow_small": self.config.allow_small,
-                "trials_in_flight": self.config.trials_in_flight, "storage": _shown(self.config.storage)}
+                "trials_in_flight": self.config.trials_in_flight, "storage": shown_url(self.config.storage)}
 
     def heartbeat(self) -> None:
         """Record the seconds this job has spent (what a resumed run still has) and what it needs to resume."""
@@ -303,10 +303,7 @@ class Job:
         url = self.config.storage or f"sqlite:///{self.folder.study_db.resolve()}"
         if not self.config.storage:
             self.folder.study_db.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return open_storage(url)
-        except Exception as error:  # the driver's own exception types vary: name the URL and the driver's words
-            raise InputError(f"cannot open storage {_shown(url)}: {str(error).strip().splitlines()[0]}") from None
+        return open_storage(url)
 
     def _job_for_workers(self) -> dict:
         """The request (with absolute data paths) and local settings a `worker` rebuilds this job from."""
@@ -512,19 +509,6 @@ def _rank(trials: list, direction: str) -> list:
 def _workers(config: JobConfig) -> int:
     """Trials (and dpp transforms) run at once: as asked, else one per core, at most two."""
     return config.workers or max(1, min(2, os.cpu_count() or 1))
-
-
-def _shown(url: str | None) -> str | None:
-    """A storage URL without its password, to print and to keep in the job folder."""
-    if url is None:
-        return None
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception:  # not a URL SQLAlchemy parses: the config check refuses it, show it as given
-        return url
-    return parsed.set(password=None).render_as_string(hide_password=False)
 
 
 def _json(value) -> str:

@@ -20,6 +20,8 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
+from .errors import InputError
+
 SUFFIX = ":queue"  # job names are letters, digits and hyphens: no job study can take this name
 BEAT = 5.0  # seconds between the heartbeats of a claimed entry
 LEASE = 60.0  # an entry claimed and not heard of for this long is handed to another worker
@@ -39,8 +41,11 @@ class Entry:
 
 
 def open_storage(url: str, tries: int = 5) -> optuna.storages.BaseStorage:
-    """The RDB storage at ``url``. Processes that start together on a fresh database race to create Optuna's
-    tables and all but one fail: those try again, by when the tables are there."""
+    """The RDB storage at ``url``; `InputError` naming it (without its password) if it cannot be opened.
+
+    Processes that start together on a fresh database race to create Optuna's tables and all but one fail: those
+    try again, by when the tables are there.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for attempt in range(tries):
         try:
@@ -49,6 +54,23 @@ def open_storage(url: str, tries: int = 5) -> optuna.storages.BaseStorage:
             if attempt == tries - 1:
                 raise
             time.sleep(0.5 + attempt)
+        except Exception as error:  # the drivers' own exception types vary: name the URL and the driver's words
+            raise InputError(f"cannot open storage {shown_url(url)}: {str(error).strip().splitlines()[0]}") from None
+
+
+def shown_url(url: str | None) -> str | None:
+    """A storage URL without its password, to print and to keep in the job folder."""
+    if url is None:
+        return None
+    from sqlalchemy.engine import URL, make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy parses: the config check refuses it, show it as given
+        return url
+    without = URL.create(parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database,
+                         parsed.query)  # URL.set(password=None) would keep it: None there means "unchanged"
+    return without.render_as_string(hide_password=False)
 
 
 def _engine_options(url: str) -> dict:

@@ -28,11 +28,7 @@ def run_worker(job_name: str, storage_url: str, slots: int = 1, data: str | None
     The worker waits up to ``wait`` seconds for the job to appear in the storage.
     """
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
-    try:
-        storage = open_storage(storage_url)
-    except Exception as error:
-        raise InputError(f"cannot open storage {storage_url}: {str(error).strip().splitlines()[0]}") from None
-    queue = _join(storage, job_name, wait)
+    queue = _join(open_storage(storage_url), job_name, wait)
     job = queue.info()
     config = JobConfig.from_request(job["request"], **_rebuilt_settings(job["settings"]), data=data,
                                     validation_data=validation_data, workers=slots)
@@ -43,7 +39,7 @@ def run_worker(job_name: str, storage_url: str, slots: int = 1, data: str | None
     prepared = prepare(config)
     plan, train_rows, valid_rows = split_rows(prepared, config)
     matrices, _, _ = fit_transforms(prepared, train_rows, valid_rows, workers=slots)
-    expected = _wait_for(queue, "candidates", job_name)
+    expected = _job_candidates(queue)
     if expected is None:
         return 0  # the job ended before its tuning began
     _check_matrices(matrices, expected, job_name)
@@ -85,12 +81,13 @@ def _join(storage, job_name: str, wait: float) -> TrialQueue:
     return TrialQueue(storage, job_name)
 
 
-def _wait_for(queue: TrialQueue, key: str, job_name: str):
-    """A fact the job's process writes once its feature engineering is done; None if the job ended first."""
+def _job_candidates(queue: TrialQueue) -> dict | None:
+    """The job's candidates and their matrices' signatures, which its process writes once its feature engineering
+    is done; None if the job ended first."""
     while True:
         job = queue.info()
-        if key in job:
-            return job[key]
+        if "candidates" in job:
+            return job["candidates"]
         if job["state"] in FINAL:
             return None
         time.sleep(1.0)

@@ -165,3 +165,13 @@ def test_a_worker_for_a_job_the_storage_lacks_says_so(tmp_path, capsys):
     assert main(["worker", "nothing", "--storage", storage, "--wait", "1"]) == 2
     error = capsys.readouterr().err
     assert "no job named 'nothing'" in error and "Traceback" not in error
+
+
+def test_a_storage_password_is_never_printed_or_kept(capsys):
+    from autopilot_local.trial_queue import shown_url
+
+    url = "postgresql+psycopg2://me:s3cret@127.0.0.1:1/optuna?sslmode=require"
+    assert shown_url(url) == "postgresql+psycopg2://me@127.0.0.1:1/optuna?sslmode=require"
+    assert main(["worker", "job", "--storage", url, "--wait", "1"]) == 2  # nothing listens on port 1
+    error = capsys.readouterr().err
+    assert "cannot open storage postgresql+psycopg2://me@127.0.0.1:1/optuna" in error and "s3cret" not in error
