@@ -152,6 +152,9 @@ def _run(args) -> int:
     }
     if args.request:
         config = JobConfig.from_request_file(args.request, **settings)
+        if config.cloud_only_settings and not args.quiet:  # said once, where the user's request comes in
+            print(f"autopilot-local: {', '.join(config.cloud_only_settings)} kept in request.json, without effect "
+                  "on a local job", file=sys.stderr)
     else:
         if not args.data or not args.target:
             raise InputError("run needs a data file and --target (or --request FILE)")

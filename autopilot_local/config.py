@@ -6,7 +6,6 @@ import dataclasses
 import json
 import re
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,12 +280,8 @@ CLOUD_ONLY = ("SecurityConfig", "Tags", "ModelDeployConfig", "AutoMLComputeConfi
 
 
 def _cloud_only(request: dict) -> dict:
-    """The request's members that only the cloud acts on, in V2 places; a warning says once that they do nothing."""
+    """The request's members that only the cloud acts on, in their V2 places."""
     v1_config = request.get("AutoMLJobConfig", {})
     found = {key: request.get(key, v1_config.get(key)) for key in CLOUD_ONLY}
     found["KmsKeyId"] = request.get("OutputDataConfig", {}).get("KmsKeyId")
-    found = {key: value for key, value in found.items() if value not in (None, [], {})}
-    if found:
-        warnings.warn(f"{', '.join(found)}: accepted and kept in request.json, but without effect on a local job",
-                      stacklevel=3)
-    return found
+    return {key: value for key, value in found.items() if value not in (None, [], {})}

@@ -84,13 +84,6 @@ def prediction_columns(model: CandidateModel, rows: pd.DataFrame, keys: Sequence
     return {key: values[key]() for key in keys}
 
 
-def prediction_table(model: CandidateModel, rows: pd.DataFrame, probabilities: bool = False,
-                     keys: Sequence[str] | None = None) -> pd.DataFrame:
-    """`prediction_columns` as a table: ``predicted_label`` alone, or all four keys with ``probabilities``."""
-    chosen = keys or (INFERENCE_KEYS if probabilities and model.problem_type != REGRESSION else DEFAULT_KEYS)
-    return pd.DataFrame(prediction_columns(model, rows, chosen))
-
-
 def encode_csv(columns: dict, header: bool = False) -> str:
     """One line per row with the keys in order; a list cell is written as Autopilot's containers write it
     (``"[0.9, 0.1]"``, ``"['yes', 'no']"``)."""
