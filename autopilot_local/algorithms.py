@@ -158,6 +158,8 @@ class PresentClassesClassifier:
             X_eval, y_eval = eval_set[0]
             known = np.isin(y_eval, self.classes_)
             eval_set = [(X_eval[known], np.searchsorted(self.classes_, y_eval[known]))]
+            if fit_params.get("sample_weight_eval_set") is not None:
+                fit_params["sample_weight_eval_set"] = [fit_params["sample_weight_eval_set"][0][known]]
         if len(self.classes_) == 2 and str(self.estimator.get_params().get("objective", "")).startswith("multi:"):
             self.estimator.set_params(objective="binary:logistic")  # two of three classes: a binary problem here
         self.estimator.fit(X, codes, eval_set=eval_set, **fit_params)

@@ -8,41 +8,44 @@ from sklearn import metrics as skm
 from .config import BINARY, MULTICLASS, OBJECTIVES, REGRESSION
 
 
-def score(metric: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
-    """Value of an Autopilot metric.
+def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    """Value of an Autopilot metric, each row counting by its ``sample_weight`` where given.
 
     ``prediction`` is the raw model output: values for regression, class probabilities (n_rows x n_classes) for
     classification. Labels are the encoded 0..k-1 codes; class 1 is the positive class of a binary problem.
     """
+    w = {"sample_weight": sample_weight}
     if metric in ("MSE", "RMSE", "MAE", "R2"):
-        return _regression(metric, y_true, prediction)
+        return _regression(metric, y_true, prediction, w)
     labels = np.argmax(prediction, axis=1)
     n_classes = prediction.shape[1]
     if metric == "Accuracy":
-        return float(skm.accuracy_score(y_true, labels))
+        return float(skm.accuracy_score(y_true, labels, **w))
     if metric == "BalancedAccuracy":
-        return float(skm.balanced_accuracy_score(y_true, labels))
+        return float(skm.balanced_accuracy_score(y_true, labels, **w))
     if metric == "AUC":
-        return float(skm.roc_auc_score(y_true, prediction[:, 1])) if len(np.unique(y_true)) == 2 else float("nan")
+        two = len(np.unique(y_true)) == 2
+        return float(skm.roc_auc_score(y_true, prediction[:, 1], **w)) if two else float("nan")
     if metric == "LogLoss":
-        return float(skm.log_loss(y_true, np.clip(prediction, 1e-15, 1), labels=np.arange(n_classes)))
+        return float(skm.log_loss(y_true, np.clip(prediction, 1e-15, 1), labels=np.arange(n_classes), **w))
     binary = {"F1": skm.f1_score, "Precision": skm.precision_score, "Recall": skm.recall_score}
     if metric in binary:
-        return float(binary[metric](y_true, labels, pos_label=1, zero_division=0))
+        return float(binary[metric](y_true, labels, pos_label=1, zero_division=0, **w))
     macro = {"F1macro": skm.f1_score, "PrecisionMacro": skm.precision_score, "RecallMacro": skm.recall_score}
     if metric in macro:
-        return float(macro[metric](y_true, labels, average="macro", labels=np.arange(n_classes), zero_division=0))
+        return float(macro[metric](y_true, labels, average="macro", labels=np.arange(n_classes), zero_division=0,
+                                   **w))
     raise ValueError(f"unknown metric {metric!r}")
 
 
-def _regression(metric: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
+def _regression(metric: str, y_true: np.ndarray, prediction: np.ndarray, w: dict) -> float:
     if metric == "MSE":
-        return float(skm.mean_squared_error(y_true, prediction))
+        return float(skm.mean_squared_error(y_true, prediction, **w))
     if metric == "RMSE":
-        return float(np.sqrt(skm.mean_squared_error(y_true, prediction)))
+        return float(np.sqrt(skm.mean_squared_error(y_true, prediction, **w)))
     if metric == "MAE":
-        return float(skm.mean_absolute_error(y_true, prediction))
-    return float(skm.r2_score(y_true, prediction))
+        return float(skm.mean_absolute_error(y_true, prediction, **w))
+    return float(skm.r2_score(y_true, prediction, **w))
 
 
 def reported_metrics(problem_type: str) -> tuple[str, ...]:
@@ -54,5 +57,6 @@ def reported_metrics(problem_type: str) -> tuple[str, ...]:
     return OBJECTIVES[MULTICLASS] + ("LogLoss",)
 
 
-def all_scores(problem_type: str, y_true: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
-    return {name: score(name, y_true, prediction) for name in reported_metrics(problem_type)}
+def all_scores(problem_type: str, y_true: np.ndarray, prediction: np.ndarray,
+               sample_weight: np.ndarray | None = None) -> dict[str, float]:
+    return {name: score(name, y_true, prediction, sample_weight) for name in reported_metrics(problem_type)}
