@@ -120,18 +120,30 @@ class JobFolder:
     def data_processor_model(self, dpp: str) -> Path:
         return self.root / "data-processor-models" / self.data_processor_job(dpp) / "output" / "model.joblib"
 
+    # ENSEMBLING: each finished base model (crash-safe: a resumed job keeps them), and the final model where
+    # Autopilot keeps its ensemble (sagemaker-automl-candidates/model/<name>/)
+    base_models = property(lambda self: self.root / "ensembling" / "models")
+
+    def base_model(self, name: str) -> Path:
+        return self.base_models / f"{name}.joblib"
+
+    def ensemble_model(self, candidate_name: str) -> Path:
+        return self.root / "sagemaker-automl-candidates" / "model" / candidate_name / "model.joblib"
+
     def candidate_model(self, candidate_name: str, dpp: str, algorithm: str) -> Path:
         tuning_job = f"{self.job_name}-{dpp}-{ALGORITHMS[algorithm].short_name}"
         return self.root / "tuning" / tuning_job / candidate_name / "output" / "model.joblib"
 
 
-def candidate_document(folder: JobFolder, trial, objective: str, problem_type: str, model_path: Path | None) -> dict:
+def candidate_document(folder: JobFolder, trial, objective: str, problem_type: str, model_path: Path | None,
+                       mode: str = "HYPERPARAMETER_TUNING") -> dict:
     """One AutoMLCandidate, as ListCandidatesForAutoMLJob and BestCandidate give it."""
     name = trial.candidate_name(folder.job_name)
+    ensembling = mode == "ENSEMBLING"
     document = {
         "CandidateName": name,
         "ObjectiveStatus": "Succeeded" if trial.status == "Completed" else "Failed",
-        "CandidateSteps": _candidate_steps(folder, trial.dpp, name),
+        "CandidateSteps": _ensemble_steps(folder, name) if ensembling else _candidate_steps(folder, trial.dpp, name),
         "CandidateStatus": trial.status,
         "CreationTime": iso_time(trial.started),
         "EndTime": iso_time(trial.ended),
@@ -147,9 +159,20 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
         document["CandidateProperties"] = {"CandidateMetrics": _candidate_metrics(trial.metrics)}
     else:
         document["FailureReason"] = trial.failure_reason[:MAX_FAILURE_REASON]
-    if model_path is not None:
+    if model_path is not None and ensembling:  # one container: the whole ensemble, raw rows in
+        document["InferenceContainers"] = [
+            {"Image": f"{IMAGE}/ensemble", "ModelDataUrl": str(model_path.resolve()),
+             "Environment": {"SAGEMAKER_PROGRAM": "sagemaker_serve"}}
+        ]
+    elif model_path is not None:
         document["InferenceContainers"] = _inference_containers(folder, trial, problem_type, model_path)
     return document
+
+
+def _ensemble_steps(folder: JobFolder, candidate_name: str) -> list[dict]:
+    """An ensembling candidate's steps: the analysis, then the training that bags, stacks and weighs its models."""
+    return _steps((("ProcessingJob", "processing-job", folder.processing_job),
+                   ("TrainingJob", "training-job", candidate_name)))
 
 
 def _candidate_metrics(metrics: dict) -> list[dict]:
@@ -171,6 +194,10 @@ def _candidate_steps(folder: JobFolder, dpp: str, candidate_name: str) -> list[d
         ("TransformJob", "transform-job", f"{processor}-rpb"),  # apply it
         ("TrainingJob", "training-job", candidate_name),  # tune the algorithm
     )
+    return _steps(steps)
+
+
+def _steps(steps) -> list[dict]:
     return [{"CandidateStepType": f"AWS::SageMaker::{kind}", "CandidateStepArn": arn(resource, name),
              "CandidateStepName": name} for kind, resource, name in steps]
 

@@ -64,6 +64,7 @@ class CandidateDefinition:
     problem_type: str = REGRESSION
     target: str = ""
     labels: tuple = ()  # class labels for classification, in code order
+    feeds: tuple = ()  # ENSEMBLING: the model families this view feeds (then ``algorithm`` names the view)
 
     @property
     def label(self) -> str:
@@ -94,6 +95,8 @@ class CandidateDefinition:
         text = "This data transformation strategy first transforms " + _join(parts) + "."
         if self.merged_stages:
             text += f" It merges all the generated features and applies {_describe(self.merged_stages)}."
+        if self.feeds:
+            return text + f" The transformed data feeds the ensemble's {_join([f'*{f}*' for f in self.feeds])} models."
         return text + f" The transformed data will be used to tune a *{self.algorithm}* model."
 
     def to_dict(self) -> dict:
@@ -106,6 +109,7 @@ class CandidateDefinition:
             "problem_type": self.problem_type,
             "target": self.target,
             "labels": list(self.labels),
+            "feeds": list(self.feeds),
             "description": self.description(),
         }
 
@@ -234,4 +238,24 @@ def generate_candidates(column_types, target, problem_type, algorithms, labels=(
             labels=tuple(labels),
         )
         for i, (algorithm, *stages, merged) in enumerate(chosen)
+    ]
+
+
+def ensembling_views(column_types, target, problem_type, feeds: dict, labels=()) -> list[CandidateDefinition]:
+    """The ENSEMBLING mode's two feature views, fitted once and shared by the families that read them.
+
+    ``feeds`` maps each view ("trees", "dense") to the families it feeds; a view that feeds none is left out.
+    Trees read the XGBoost recipe (missing values kept as such, with indicators; one-hot; a small tf-idf
+    vocabulary); linear models and networks read the MLP recipe (imputed, tamed and scaled numbers).
+    """
+    columns = {kind: tuple(column_types.get(kind, ())) for kind in COLUMN_TYPES}
+    recipes = _recipes(len(columns["text"]))
+    chosen = [("trees", recipes[0]), ("dense", recipes[3])]
+    return [
+        CandidateDefinition(
+            name=f"dpp{i}", algorithm=view, columns=columns, column_stages=dict(zip(COLUMN_TYPES, stages)),
+            merged_stages=merged, problem_type=problem_type, target=target, labels=tuple(labels),
+            feeds=tuple(feeds[view]),
+        )
+        for i, (view, (_, *stages, merged)) in enumerate((v, r) for v, r in chosen if feeds.get(v))
     ]

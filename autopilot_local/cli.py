@@ -41,8 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-job-runtime", type=int, metavar="S", help="MaxAutoMLJobRuntimeInSeconds")
     run.add_argument("--validation-fraction", type=float, help="ValidationFraction (default 0.2)")
     run.add_argument("--validation-data", help="a separate validation file (Autopilot's validation channel)")
-    run.add_argument("--algorithms", help="comma-separated: xgboost,linear-learner,mlp")
-    run.add_argument("--mode", help="HYPERPARAMETER_TUNING (AUTO resolves to it)")
+    run.add_argument("--algorithms", help="comma-separated AutoMLAlgorithms (default: all of the mode's): "
+                     "xgboost,linear-learner,mlp for HYPERPARAMETER_TUNING; lightgbm,catboost,xgboost,randomforest,"
+                     "extra-trees,linear-learner,nn-torch,fastai for ENSEMBLING")
+    run.add_argument("--mode", help="HYPERPARAMETER_TUNING (default), ENSEMBLING, or AUTO (ENSEMBLING for data under "
+                     "100 MB)")
+    run.add_argument("--sample-weight", metavar="COLUMN",
+                     help="SampleWeightAttributeName: a column of non-negative row weights (ENSEMBLING only)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--workers", type=int, help="trials this machine runs at once (default: one per core, at most 2)")
     run.add_argument("--trials-in-flight", type=int, metavar="N",
@@ -146,7 +151,7 @@ def _run(args) -> int:
         "max_runtime_per_training_job": args.max_runtime_per_training_job, "max_job_runtime": args.max_job_runtime,
         "validation_fraction": args.validation_fraction, "validation_data": args.validation_data,
         "algorithms": tuple(a.strip() for a in args.algorithms.split(",")) if args.algorithms else None,
-        "mode": "HYPERPARAMETER_TUNING" if args.mode == "AUTO" else args.mode, "seed": args.seed,
+        "mode": args.mode, "sample_weight": args.sample_weight, "seed": args.seed,
         "workers": args.workers, "trials_in_flight": args.trials_in_flight, "storage": args.storage,
         "allow_small": args.allow_small, "candidate_definitions_only": args.candidate_definitions_only,
     }

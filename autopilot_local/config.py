@@ -25,11 +25,17 @@ OBJECTIVES = {
 }
 MINIMIZED_OBJECTIVES = frozenset({"MSE", "MAE", "RMSE"})
 
-HYPERPARAMETER_TUNING = "HYPERPARAMETER_TUNING"
-MODES = (HYPERPARAMETER_TUNING,)
+AUTO, ENSEMBLING, HYPERPARAMETER_TUNING = "AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"
+MODES = (AUTO, ENSEMBLING, HYPERPARAMETER_TUNING)
 TUNING_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
+ENSEMBLING_ALGORITHMS = ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "linear-learner",
+                         "nn-torch", "fastai")
+ALGORITHMS_BY_MODE = {HYPERPARAMETER_TUNING: TUNING_ALGORITHMS, ENSEMBLING: ENSEMBLING_ALGORITHMS}
+AUTO_ENSEMBLING_BYTES = 100 * 2**20  # AUTO picks ENSEMBLING for data under 100 MB, as Autopilot does
 
 MIN_TRAINING_ROWS = 500  # Autopilot refuses smaller training sets
+CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
+CV_FOLDS = 5
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 DEFAULT_MAX_CANDIDATES = 250  # the managed flow's default
 MAX_CANDIDATES_LIMIT = 750
@@ -65,7 +71,8 @@ class JobConfig:
     validation_fraction: float = 0.2
     validation_data: str | None = None
     mode: str = HYPERPARAMETER_TUNING
-    algorithms: tuple[str, ...] = TUNING_ALGORITHMS
+    algorithms: tuple[str, ...] = ()  # AutoMLAlgorithms; empty: every algorithm of the (resolved) mode
+    sample_weight: str | None = None  # SampleWeightAttributeName: a column of non-negative row weights
     seed: int = 0
     workers: int | None = None  # trials this machine runs at once; None: one per core, at most two
     # trials that may run at once across every worker; None: max(4, workers). Trial k is chosen knowing the
@@ -117,13 +124,37 @@ class JobConfig:
         if self.storage is not None and not re.match(r"^(postgresql|mysql|sqlite)(\+\w+)?://", self.storage):
             raise InputError(f"storage {self.storage!r} is not a database URL such as postgresql://user@host/db")
         if self.mode not in MODES:
-            raise InputError(f"mode {self.mode!r} is not supported; available: {', '.join(MODES)}")
-        unknown = [a for a in self.algorithms if a not in TUNING_ALGORITHMS]
-        if unknown or not self.algorithms:
-            raise InputError(
-                f"algorithm(s) {', '.join(unknown) or '(none)'} not available in {self.mode}; "
-                f"choose from {', '.join(TUNING_ALGORITHMS)}"
-            )
+            raise InputError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode != AUTO:
+            self.check_mode(self.mode)
+        elif any(a not in TUNING_ALGORITHMS + ENSEMBLING_ALGORITHMS for a in self.algorithms):
+            self.check_mode(ENSEMBLING)
+
+    def check_mode(self, mode: str) -> None:
+        """Raise `InputError` where a setting does not fit ``mode`` (the requested or AUTO's resolved one)."""
+        allowed = ALGORITHMS_BY_MODE[mode]
+        unknown = [a for a in self.algorithms if a not in allowed]
+        if unknown:
+            raise InputError(f"algorithm(s) {', '.join(unknown)} not available in {mode}; "
+                             f"choose from {', '.join(allowed)}")
+        if mode == HYPERPARAMETER_TUNING and self.sample_weight:
+            raise InputError(f"SampleWeightAttributeName ({self.sample_weight!r}) is supported in ENSEMBLING mode "
+                             "only, as in Autopilot" + (" (AUTO chose HYPERPARAMETER_TUNING: the data is 100 MB "
+                                                       "or more)" if self.mode == AUTO else ""))
+        if mode == ENSEMBLING and self.storage:
+            raise InputError("--storage spreads HYPERPARAMETER_TUNING trials over machines; ENSEMBLING runs on "
+                             "one machine (use --workers)")
+
+    def resolved_mode(self, data_bytes: int) -> str:
+        """The mode the job runs: AUTO picks ENSEMBLING for data under 100 MB, HYPERPARAMETER_TUNING above."""
+        if self.mode != AUTO:
+            return self.mode
+        mode = ENSEMBLING if data_bytes < AUTO_ENSEMBLING_BYTES else HYPERPARAMETER_TUNING
+        self.check_mode(mode)
+        return mode
+
+    def algorithms_for(self, mode: str) -> tuple[str, ...]:
+        return self.algorithms or ALGORITHMS_BY_MODE[mode]
 
     def check_objective(self, problem_type: str) -> None:
         if self.objective is not None and self.objective not in OBJECTIVES[problem_type]:
@@ -170,8 +201,11 @@ class JobConfig:
             "TargetAttributeName": self.target,
             "Mode": self.mode,
             "GenerateCandidateDefinitionsOnly": self.candidate_definitions_only,
-            "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": list(self.algorithms)}]},
         }
+        if self.algorithms:
+            tabular["CandidateGenerationConfig"] = {"AlgorithmsConfig": [{"AutoMLAlgorithms": list(self.algorithms)}]}
+        if self.sample_weight:
+            tabular["SampleWeightAttributeName"] = self.sample_weight
         if criteria:
             tabular["CompletionCriteria"] = criteria
         if self.problem_type:
@@ -239,6 +273,7 @@ def _settings_from_request(request: dict) -> dict:
             "mode": tabular.get("Mode", HYPERPARAMETER_TUNING),
             "problem_type": tabular.get("ProblemType"),
             "candidate_definitions_only": tabular.get("GenerateCandidateDefinitionsOnly", False),
+            "sample_weight": tabular.get("SampleWeightAttributeName"),
         }
     else:  # V1 CreateAutoMLJob
         channels = request["InputDataConfig"]
@@ -251,6 +286,7 @@ def _settings_from_request(request: dict) -> dict:
             "mode": job_config.get("Mode", HYPERPARAMETER_TUNING),
             "problem_type": request.get("ProblemType"),
             "candidate_definitions_only": request.get("GenerateCandidateDefinitionsOnly", False),
+            "sample_weight": channels[0].get("SampleWeightAttributeName"),
         }
     by_kind = {c.get("ChannelType", "training"): c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels}
     algorithms = [a for conf in generation.get("AlgorithmsConfig", []) for a in conf.get("AutoMLAlgorithms", [])]
@@ -266,8 +302,6 @@ def _settings_from_request(request: dict) -> dict:
         "max_job_runtime": criteria.get("MaxAutoMLJobRuntimeInSeconds"),
         "validation_fraction": split.get("ValidationFraction", 0.2),
     }
-    if settings["mode"] == "AUTO":
-        settings["mode"] = HYPERPARAMETER_TUNING
     if algorithms:
         settings["algorithms"] = tuple(algorithms)
     if output:

@@ -18,20 +18,20 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from . import artifacts, registry, s3, tuning
+from . import artifacts, ensembling, registry, s3, tuning
 from .analysis import ExplorationReport, analyze
 from .artifacts import JobFolder
-from .candidates import COLUMN_TYPES, generate_candidates
-from .config import MIN_TRAINING_ROWS, REGRESSION, JobConfig, objective_direction
+from .candidates import COLUMN_TYPES, ensembling_views, generate_candidates
+from .config import CV_FOLDS, CV_MAX_ROWS, ENSEMBLING, MIN_TRAINING_ROWS, REGRESSION, JobConfig, objective_direction
+from .ensembling.model import Views, WeightedEnsemble
 from .errors import InputError
 from .io import read_table
 from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
+from .parsing import coerce_numeric
 from .progress import Reporter
 from .trial_queue import TrialQueue, open_storage, shown_url
 
-CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
-CV_FOLDS = 5
 MESSAGE_LIMIT = 1024  # AWS's longest FailureReason and PartialFailureMessage
 
 
@@ -47,8 +47,16 @@ class PreparedData:
     valid_features: pd.DataFrame | None
     valid_y: np.ndarray | None
     label_transform: object
-    definitions: list
+    definitions: list  # the dpp pipelines (HYPERPARAMETER_TUNING) or feature views (ENSEMBLING)
     dropped_target_rows: int
+    mode: str = "HYPERPARAMETER_TUNING"  # as resolved (AUTO picks one by the data's size)
+    sample_weight: np.ndarray | None = None  # of the training rows (SampleWeightAttributeName)
+    valid_weight: np.ndarray | None = None
+    plan: list = ()  # ENSEMBLING: the base models, in the order they are trained
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if self.problem_type == REGRESSION else len(self.label_transform.classes_)
 
 
 def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
@@ -93,8 +101,10 @@ def prepare(config: JobConfig) -> PreparedData:
 
     Nothing is written: the job folder is created only once this has passed.
     """
+    mode = config.resolved_mode(_input_bytes(config))
     frame = read_table(config.data)
     _check_target_column(frame, config.target, config.data)
+    weights = _pop_weights(frame, config.sample_weight, config.data)
     try:
         report = analyze(frame, config.target, config.problem_type, seed=config.seed)
     except InputError as error:  # the analysis sees a table, not a file: name the file the problem is in
@@ -103,28 +113,72 @@ def prepare(config: JobConfig) -> PreparedData:
     objective = config.resolved_objective(problem_type)
     label_transform = _label_transform(problem_type, frame[config.target])
     columns = _feature_columns(frame, report.column_types, config)
-    features, y, dropped = _labelled_rows(frame, config.target, columns, problem_type, label_transform)
+    features, y, dropped, keep = _labelled_rows(frame, config.target, columns, problem_type, label_transform)
+    weights = weights[keep] if weights is not None else None
     if len(features) < MIN_TRAINING_ROWS and not config.allow_small:
         raise InputError(
             f"{config.data} has {len(features)} rows with a target value; Autopilot needs at least "
             f"{MIN_TRAINING_ROWS} (pass --allow-small to run anyway)"
         )
-    valid_features = valid_y = None
+    valid_features = valid_y = valid_weights = None
     if config.validation_data:
         valid = read_table(config.validation_data)
         _check_target_column(valid, config.target, config.validation_data)
+        valid_weights = _pop_weights(valid, config.sample_weight, config.validation_data)
         missing = [c for c in columns if c not in valid.columns]
         if missing:
             names = ", ".join(map(repr, missing))
             raise InputError(f"validation file {config.validation_data} lacks column(s) {names}")
-        valid_features, valid_y, _ = _labelled_rows(valid, config.target, columns, problem_type, label_transform)
+        valid_features, valid_y, _, valid_keep = _labelled_rows(valid, config.target, columns, problem_type,
+                                                                label_transform)
+        valid_weights = valid_weights[valid_keep] if valid_weights is not None else None
         if len(valid_features) == 0:
             raise InputError(f"validation file {config.validation_data} has no rows with a target value")
     typed = {kind: getattr(report.column_types, kind) for kind in COLUMN_TYPES}
     labels = tuple(getattr(label_transform, "classes_", ()))
-    definitions = generate_candidates(typed, config.target, problem_type, config.algorithms, labels)
+    algorithms = config.algorithms_for(mode)
+    plan: list = []
+    if mode == ENSEMBLING:
+        plan = ensembling.default_plan(algorithms, config.max_candidates)
+        if not plan:
+            raise InputError(f"none of the algorithms {', '.join(algorithms)} is installed: "
+                             + "; ".join(ensembling.unavailable(algorithms)))
+        feeds: dict = {}
+        for spec in plan:
+            feeds.setdefault(ensembling.FAMILIES[spec.family].view, []).append(spec.family)
+        definitions = ensembling_views(typed, config.target, problem_type,
+                                       {view: tuple(dict.fromkeys(names)) for view, names in feeds.items()}, labels)
+    else:
+        definitions = generate_candidates(typed, config.target, problem_type, algorithms, labels)
     return PreparedData(report, problem_type, objective, features, y, valid_features, valid_y, label_transform,
-                        definitions, dropped)
+                        definitions, dropped, mode, weights, valid_weights, plan)
+
+
+def _input_bytes(config: JobConfig) -> int:
+    """The size of the job's input files, by which AUTO picks its mode."""
+    paths = [config.data] + ([config.validation_data] if config.validation_data else [])
+    return sum(Path(p).stat().st_size for p in paths if "://" not in str(p) and Path(p).exists())
+
+
+def _pop_weights(frame: pd.DataFrame, column: str | None, path) -> np.ndarray | None:
+    """Take the sample-weight column out of ``frame`` (it is no feature) and check its values: each a
+    non-negative finite number, not all zero."""
+    if not column:
+        return None
+    if column not in frame.columns:
+        raise InputError(f"sample weight column {column!r} (SampleWeightAttributeName) is not in {path}")
+    values = frame.pop(column)
+    weights = coerce_numeric(values)
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if len(bad):
+        row = int(bad[0])
+        value = values.iloc[row]
+        shown = "a missing value" if pd.isna(value) else repr(str(value))
+        raise InputError(f"{path}: sample weight column {column!r} has {shown} in data row {row + 1}; "
+                         f"weights must be non-negative numbers ({len(bad)} such rows)")
+    if not weights.any():
+        raise InputError(f"{path}: every sample weight in column {column!r} is zero")
+    return weights
 
 
 def _check_target_column(frame: pd.DataFrame, target: str, path) -> None:
@@ -152,8 +206,9 @@ def _label_transform(problem_type: str, target: pd.Series):
     return RobustLabelEncoder().fit(target[valid_target_mask(target, problem_type)])  # blank and inf are no class
 
 
-def _labelled_rows(frame, target, columns, problem_type, label_transform) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """Feature rows whose target is present and valid, their encoded target, and how many rows were dropped."""
+def _labelled_rows(frame, target, columns, problem_type, label_transform):
+    """Feature rows whose target is present and valid, their encoded target, how many rows were dropped, and
+    which rows were kept (a boolean mask)."""
     from .analysis.problem_type import valid_target_mask
 
     values = frame[target]
@@ -165,7 +220,7 @@ def _labelled_rows(frame, target, columns, problem_type, label_transform) -> tup
         y = np.full(len(values), -1, dtype=np.int64)
         y[keep] = label_transform.transform(values[keep])
     features = frame.loc[keep, columns].reset_index(drop=True)
-    return features, y[keep], int((~keep).sum())
+    return features, y[keep], int((~keep).sum()), np.asarray(keep)
 
 
 class Job:
@@ -189,6 +244,7 @@ class Job:
         self.started = time.time()  # this run's start (a resumed job's created is the first run's)
         self.queue: TrialQueue | None = None  # the job's trials for any worker, once tuning is ahead
         self.spent_before = 0.0  # seconds earlier runs of this job spent before they were interrupted
+        self.mode: str | None = None  # as resolved, once the data is read
 
     # --- status -----------------------------------------------------------------------------------------------
 
@@ -209,7 +265,7 @@ class Job:
             "AutoMLJobInputDataConfig": request["AutoMLJobInputDataConfig"],
             "OutputDataConfig": request["OutputDataConfig"],
             "RoleArn": request["RoleArn"],
-            "AutoMLProblemTypeConfig": request["AutoMLProblemTypeConfig"],
+            "AutoMLProblemTypeConfig": self._problem_type_config(request),
             "AutoMLProblemTypeConfigName": "Tabular",
             "CreationTime": artifacts.iso_time(self.created),
             "LastModifiedTime": artifacts.iso_time(now),
@@ -240,6 +296,13 @@ class Job:
             document["AutoMLJobArtifacts"] = self.artifacts
         return document
 
+    def _problem_type_config(self, request: dict) -> dict:
+        """The request's problem type config, with the mode AUTO resolved to (Describe has no other place)."""
+        config = request["AutoMLProblemTypeConfig"]
+        if self.mode:
+            config["TabularJobConfig"]["Mode"] = self.mode
+        return config
+
     def write_describe(self) -> None:
         artifacts.write_json(self.folder.job_json, self.describe())
         artifacts.write_json(self.folder.history_json, self.history)
@@ -247,12 +310,13 @@ class Job:
     # --- the stages -------------------------------------------------------------------------------------------
 
     def execute(self, data: PreparedData, resume: bool = False) -> dict:
-        self.problem_type, self.objective = data.problem_type, data.objective
+        self.problem_type, self.objective, self.mode = data.problem_type, data.objective, data.mode
         if data.dropped_target_rows:
             self.partial_failures.append(
                 f"dropped {data.dropped_target_rows} rows whose target value is missing or invalid"
             )
         tunes = not self.config.candidate_definitions_only
+        ensembles = data.mode == ENSEMBLING
         # a shared storage is reached, and checked for a job of this name, before the job folder exists
         storage = self._storage() if tunes and self.config.storage else None
         if storage is not None and not resume and TrialQueue.exists(storage, self.config.job_name):
@@ -270,6 +334,8 @@ class Job:
         try:
             if not tunes:
                 return self._finish("Completed", "CandidateDefinitionsGenerated")
+            if ensembles:
+                return self._run_ensembling(data, resume)
             storage = storage or self._storage()
             if resume:
                 self.queue = TrialQueue(storage, self.config.job_name)
@@ -328,7 +394,8 @@ class Job:
         self.partial_failures.extend(failures)
         if not matrices:
             raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
-        self.queue.update(candidates={label: tuning.signature(pair) for label, pair in matrices.items()})
+        if self.queue is not None:
+            self.queue.update(candidates={label: tuning.signature(pair) for label, pair in matrices.items()})
         for definition in data.definitions:
             if definition.label in transforms:
                 artifacts.dump_model(self.folder.data_processor_model(definition.name),
@@ -381,23 +448,76 @@ class Job:
             return self._finish("Stopped", "Stopped")
         return self._finish("Completed", outcome.stop_reason)
 
-    def _write_candidates(self, data: PreparedData, outcome: tuning.Outcome, model_path) -> list[dict]:
-        ranked = _rank(outcome.trials, objective_direction(data.objective))
+    def _write_candidates(self, data: PreparedData, outcome, model_path) -> list[dict]:
+        """candidates.json and leaderboard.csv: every candidate, best first (an ENSEMBLING job's base models and
+        ensembles, scored out of fold, with the ensembles' weights and what level 2 stacked on)."""
+        ranked = _rank(getattr(outcome, "trials", None) or outcome.results, objective_direction(data.objective))
         documents = [
             artifacts.candidate_document(self.folder, trial, data.objective, data.problem_type,
-                                         model_path if trial is outcome.best else None)
+                                         model_path if trial is outcome.best else None, data.mode)
             for trial in ranked
         ]
         artifacts.write_json(self.folder.candidates_json, {"Candidates": documents})
-        rows = [
-            {"rank": i + 1, "candidate_name": doc["CandidateName"], "pipeline": trial.dpp, "algorithm": trial.algorithm,
-             "objective_metric": data.objective, "objective_value": trial.objective, "status": trial.status,
-             "hyperparameters": _json(trial.hyperparameters),
-             "failure_reason": trial.failure_reason}
-            for i, (trial, doc) in enumerate(zip(ranked, documents))
-        ]
+        rows = []
+        for i, (trial, doc) in enumerate(zip(ranked, documents)):
+            row = {"rank": i + 1, "candidate_name": doc["CandidateName"], "pipeline": trial.dpp,
+                   "algorithm": trial.algorithm, "objective_metric": data.objective,
+                   "objective_value": trial.objective, "status": trial.status,
+                   "hyperparameters": _json(trial.hyperparameters)}
+            if data.mode == ENSEMBLING:
+                row |= {"level": trial.level, "weights": _json(trial.members) if trial.members else "",
+                        "stacked_on": _json(trial.inputs) if trial.inputs else "", "seconds": round(trial.seconds, 3)}
+            rows.append(row | {"failure_reason": trial.failure_reason})
         artifacts.write_atomic(self.folder.leaderboard_csv, artifacts.leaderboard_csv(rows))
         return documents
+
+    # --- ENSEMBLING -------------------------------------------------------------------------------------------
+
+    def _run_ensembling(self, data: PreparedData, resume: bool) -> dict:
+        self.set_status("InProgress", "FeatureEngineering")
+        matrices, transforms = self._transform(data, np.arange(len(data.features)), None)
+        self.set_status("InProgress", "TrainingModels")
+        views = {d.algorithm: d.label for d in data.definitions if d.label in matrices}
+        prepared = ensembling_data(data, {view: matrices[label] for view, label in views.items()},
+                                   self.config.seed)
+        settings = ensembling_settings(self.config, data, self._deadline())
+        settings.stop_file = str(self.folder.stop_request)
+        done = self._fitted_models() if resume else {}
+        stack_inputs = next((f.result.inputs for f in done.values() if f.result.level == 2), None)
+        self.reporter.start_tuning(len(data.plan) + 2, settings.deadline, data.objective)  # and two ensembles
+        outcome = ensembling.run(prepared, data.plan, settings, done=done, stack_inputs=stack_inputs,
+                                 on_result=self._on_result, on_fitted=self._save_fitted)
+        self.reporter.finish_tuning()
+        if outcome.best is None:
+            self._write_candidates(data, outcome, None)
+            if outcome.stop_reason == "Stopped":
+                return self._finish("Stopped", "Stopped")
+            reasons = sorted({r.failure_reason for r in outcome.results if r.failure_reason})
+            raise RuntimeError("no model completed" + (f": {'; '.join(reasons)[:400]}" if reasons else ""))
+        best = outcome.best
+        model = CandidateModel(
+            name=best.candidate_name(self.config.job_name),
+            feature_columns=list(data.features.columns),
+            feature_transform=Views({view: transforms[label] for view, label in views.items()}),
+            label_transform=data.label_transform,
+            estimator=ensemble_of(best, outcome.fitted, data.problem_type),
+            problem_type=data.problem_type,
+            input_columns=[c for c in data.report.column_names if c != self.config.target],
+        )
+        model_path = self.folder.ensemble_model(model.name)
+        artifacts.dump_model(model_path, model)
+        self.best = self._write_candidates(data, outcome, model_path)[0]
+        status = "Stopped" if outcome.stop_reason == "Stopped" else "Completed"
+        return self._finish(status, outcome.stop_reason if status == "Completed" else "Stopped")
+
+    def _save_fitted(self, fitted) -> None:
+        """Keep each finished base model in the job folder, so a resumed job does not train it again."""
+        artifacts.dump_model(self.folder.base_model(fitted.result.name), fitted)
+
+    def _fitted_models(self) -> dict:
+        import joblib
+
+        return {path.stem: joblib.load(path) for path in sorted(self.folder.base_models.glob("*.joblib"))}
 
     def _finish(self, status: str, secondary: str) -> dict:
         self.ended = time.time()
@@ -480,6 +600,39 @@ def _fit_transform(definition):
     except Exception as error:
         return None, None, None, f"feature transform failed: {error}"
     return transform, train_matrix, valid_matrix, ""
+
+
+def ensembling_data(data: PreparedData, matrices: dict, seed: int) -> ensembling.Data:
+    """The ENSEMBLING search's input: each view's (train, valid) matrices, the labels, weights and folds."""
+    has_valid = data.valid_y is not None
+    return ensembling.Data(
+        views={view: train for view, (train, _) in matrices.items()}, y=data.y,
+        folds=_folds(data.y, data.problem_type, seed), sample_weight=data.sample_weight,
+        valid_views={view: valid for view, (_, valid) in matrices.items()} if has_valid else None,
+        y_valid=data.valid_y, valid_weight=data.valid_weight,
+    )
+
+
+def ensembling_settings(config: JobConfig, data: PreparedData, deadline: float | None = None) -> ensembling.Settings:
+    return ensembling.Settings(
+        problem_type=data.problem_type, objective=data.objective, n_classes=data.n_classes, deadline=deadline,
+        per_model_limit=config.max_runtime_per_training_job, workers=_workers(config), seed=config.seed,
+    )
+
+
+def ensemble_of(best, fitted: dict, problem_type: str) -> WeightedEnsemble:
+    """The final model's estimator: the best candidate's members (a base model alone has weight one), with
+    the level-1 models its level-2 members stack on."""
+    weights = best.members or {best.name: 1.0}
+    models: dict = {}
+    names = list(weights)
+    while names:
+        name = names.pop()
+        if name not in models:
+            result = fitted[name].result
+            models[name] = (fitted[name].model, ensembling.FAMILIES[result.algorithm].view, list(result.inputs))
+            names.extend(result.inputs)
+    return WeightedEnsemble(weights, models, problem_type)
 
 
 def tuning_settings(config: JobConfig, data: PreparedData, deadline: float | None = None) -> tuning.Settings:

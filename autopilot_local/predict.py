@@ -38,7 +38,9 @@ def load_best_model(job_dir: Path) -> CandidateModel:
     best = read_json(job_json).get("BestCandidate")
     if best is None:
         raise InputError(f"job {job_dir} has no best candidate (status {read_json(job_json).get('AutoMLJobStatus')})")
-    paths = list((Path(job_dir) / "tuning").glob(f"*/{best['CandidateName']}/output/model.joblib"))
+    name = best["CandidateName"]
+    paths = list((Path(job_dir) / "tuning").glob(f"*/{name}/output/model.joblib"))
+    paths += list((Path(job_dir) / "sagemaker-automl-candidates" / "model").glob(f"{name}/model.joblib"))
     if not paths:
         raise InputError(f"the model file of {best['CandidateName']} is missing under {job_dir}/tuning")
     return joblib.load(paths[0])

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from ..artifacts import read_json, write_atomic, write_json
-from ..config import DEFAULT_MAX_CANDIDATES, TUNING_ALGORITHMS, JobConfig, objective_direction
-from ..job import CV_MAX_ROWS, run_job
+from ..config import CV_MAX_ROWS, DEFAULT_MAX_CANDIDATES, TUNING_ALGORITHMS, JobConfig, objective_direction
+from ..job import run_job
 from .sources import CloudJob
 
 CLOSE = 0.005  # objective values within half a percent of each other agree
