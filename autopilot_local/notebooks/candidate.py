@@ -7,11 +7,12 @@ from pathlib import Path
 import nbformat
 
 from ..algorithms import ALGORITHMS
-from ..config import OBJECTIVES, REGRESSION, JobConfig, objective_direction
+from ..config import CV_FOLDS, ENSEMBLING, OBJECTIVES, JobConfig, objective_direction
 from .dpp_modules import FOLDER
 from .rendering import render_notebook, trusted
 
 TEMPLATE = "candidate_definition.ipynb.jinja"
+ENSEMBLE_TEMPLATE = "candidate_ensemble.ipynb.jinja"
 NAME = "SageMakerAutopilotCandidateDefinitionNotebook.ipynb"
 
 
@@ -22,10 +23,22 @@ def render(config: JobConfig, data, job_dir: Path, modules_dir: Path) -> nbforma
     the notebook falls back to its own place in the job folder when the folder has moved.
     """
     definitions = data.definitions
+    if data.mode == ENSEMBLING:
+        return render_notebook(ENSEMBLE_TEMPLATE, plan=data.plan, folds=CV_FOLDS, sample_weight=config.sample_weight,
+                               **_common(config, data, job_dir, modules_dir))
     algorithms = dict.fromkeys(d.algorithm for d in definitions)
-    n_classes = 0 if data.problem_type == REGRESSION else len(data.label_transform.classes_)
     return render_notebook(
         TEMPLATE,
+        max_candidates=config.effective_max_candidates,
+        max_runtime=config.max_job_runtime,
+        algorithms={name: ALGORITHMS[name].ranges for name in algorithms},
+        **_common(config, data, job_dir, modules_dir),
+    )
+
+
+def _common(config: JobConfig, data, job_dir: Path, modules_dir: Path) -> dict:
+    """What both candidate notebooks say of the job."""
+    return dict(
         job_name=config.job_name,
         job_dir=str(job_dir),
         modules_dir=str(modules_dir),
@@ -34,18 +47,15 @@ def render(config: JobConfig, data, job_dir: Path, modules_dir: Path) -> nbforma
         columns=len(data.report.column_names),
         target=config.target,
         problem_type=data.problem_type,
-        n_classes=n_classes,
+        n_classes=data.n_classes,
         objective=data.objective,
         objectives=", ".join(OBJECTIVES[data.problem_type]),
         direction=objective_direction(data.objective).lower() + "s",
         seed=config.seed,
         allow_small=config.allow_small,
-        max_candidates=config.effective_max_candidates,
         workers=config.workers,
-        max_runtime=config.max_job_runtime,
-        candidates=[_candidate(d) for d in definitions],
-        labels=[d.label for d in definitions],
-        algorithms={name: ALGORITHMS[name].ranges for name in algorithms},
+        candidates=[_candidate(d) for d in data.definitions],
+        labels=[d.label for d in data.definitions],
     )
 
 
