@@ -265,19 +265,24 @@ def jobs(tmp_path_factory) -> dict:
     failed = _config(root, regression, "price", "failed", max_job_runtime=1)
     with pytest.raises(RuntimeError):
         run_job(failed)
-    return {"completed": completed.job_dir, "failed": failed.job_dir, "definitions-only": definitions.job_dir}
+    ensembled = JobConfig(data=str(regression), target="price", output_dir=str(root), job_name="ensembled",
+                          mode="ENSEMBLING", max_candidates=4, allow_small=True, seed=0)
+    assert run_job(ensembled)["AutoMLJobStatus"] == "Completed"
+    return {"completed": completed.job_dir, "failed": failed.job_dir, "definitions-only": definitions.job_dir,
+            "ensembled": ensembled.job_dir}
 
 
 @pytest.mark.parametrize("parsed", [False, True], ids=["iso", "parsed"])
 @pytest.mark.parametrize("operation", list(OPERATIONS))
-@pytest.mark.parametrize("job", ["completed", "failed", "definitions-only"])
+@pytest.mark.parametrize("job", ["completed", "failed", "definitions-only", "ensembled"])
 def test_responses_fit_the_service_model(model, jobs, job, operation, parsed):
     assert_shape(OPERATIONS[operation](jobs[job], parsed=parsed), output_shape(model, operation), parsed)
 
 
 def test_jobs_end_as_intended(jobs):
     statuses = {name: api.describe_auto_ml_job_v2(path)["AutoMLJobStatus"] for name, path in jobs.items()}
-    assert statuses == {"completed": "Completed", "failed": "Failed", "definitions-only": "Completed"}
+    assert statuses == {"completed": "Completed", "failed": "Failed", "definitions-only": "Completed",
+                        "ensembled": "Completed"}
     assert api.describe_auto_ml_job_v2(jobs["failed"])["FailureReason"]
     assert len(api.list_candidates_for_auto_ml_job(jobs["completed"])["Candidates"]) == 3
     assert api.list_candidates_for_auto_ml_job(jobs["definitions-only"]) == {"Candidates": []}
