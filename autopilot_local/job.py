@@ -424,10 +424,10 @@ class Job:
 
     def _select(self, data: PreparedData, outcome: tuning.Outcome, transforms) -> dict:
         if outcome.best is None and outcome.stop_reason == "Stopped":  # stopped before a candidate finished
-            self._write_candidates(data, outcome, None)
+            self._write_candidates(data, outcome.trials, None, None)
             return self._finish("Stopped", "Stopped")
-        if outcome.best is None:
-            self._write_candidates(data, outcome, None)  # a failed job lists its failed candidates, as AWS does
+        if outcome.best is None:  # a failed job lists its failed candidates, as AWS does
+            self._write_candidates(data, outcome.trials, None, None)
             reasons = {t.failure_reason for t in outcome.trials if t.failure_reason}
             raise RuntimeError("no candidate completed" + (f": {'; '.join(sorted(reasons))[:400]}" if reasons else ""))
         best = outcome.best
@@ -442,19 +442,19 @@ class Job:
         )
         model_path = self.folder.candidate_model(model.name, best.dpp, best.algorithm)
         artifacts.dump_model(model_path, model)
-        documents = self._write_candidates(data, outcome, model_path)
+        documents = self._write_candidates(data, outcome.trials, outcome.best, model_path)
         self.best = documents[0]
         if outcome.stop_reason == "Stopped":
             return self._finish("Stopped", "Stopped")
         return self._finish("Completed", outcome.stop_reason)
 
-    def _write_candidates(self, data: PreparedData, outcome, model_path) -> list[dict]:
+    def _write_candidates(self, data: PreparedData, results: list, best, model_path) -> list[dict]:
         """candidates.json and leaderboard.csv: every candidate, best first (an ENSEMBLING job's base models and
         ensembles, scored out of fold, with the ensembles' weights and what level 2 stacked on)."""
-        ranked = _rank(getattr(outcome, "trials", None) or outcome.results, objective_direction(data.objective))
+        ranked = _rank(results, objective_direction(data.objective))
         documents = [
             artifacts.candidate_document(self.folder, trial, data.objective, data.problem_type,
-                                         model_path if trial is outcome.best else None, data.mode)
+                                         model_path if trial is best else None, data.mode)
             for trial in ranked
         ]
         artifacts.write_json(self.folder.candidates_json, {"Candidates": documents})
@@ -466,7 +466,7 @@ class Job:
                    "hyperparameters": _json(trial.hyperparameters)}
             if data.mode == ENSEMBLING:
                 row |= {"level": trial.level, "weights": _json(trial.members) if trial.members else "",
-                        "stacked_on": _json(trial.inputs) if trial.inputs else "", "seconds": round(trial.seconds, 3)}
+                        "stacked_on": _json(trial.inputs) if trial.inputs else ""}
             rows.append(row | {"failure_reason": trial.failure_reason})
         artifacts.write_atomic(self.folder.leaderboard_csv, artifacts.leaderboard_csv(rows))
         return documents
@@ -489,7 +489,7 @@ class Job:
                                  on_result=self._on_result, on_fitted=self._save_fitted)
         self.reporter.finish_tuning()
         if outcome.best is None:
-            self._write_candidates(data, outcome, None)
+            self._write_candidates(data, outcome.results, None, None)
             if outcome.stop_reason == "Stopped":
                 return self._finish("Stopped", "Stopped")
             reasons = sorted({r.failure_reason for r in outcome.results if r.failure_reason})
@@ -506,7 +506,7 @@ class Job:
         )
         model_path = self.folder.ensemble_model(model.name)
         artifacts.dump_model(model_path, model)
-        self.best = self._write_candidates(data, outcome, model_path)[0]
+        self.best = self._write_candidates(data, outcome.results, outcome.best, model_path)[0]
         status = "Stopped" if outcome.stop_reason == "Stopped" else "Completed"
         return self._finish(status, outcome.stop_reason if status == "Completed" else "Stopped")
 

@@ -14,7 +14,9 @@ def test_defaults_are_autopilots():
     config = JobConfig(data="homes.csv", target="price")
     assert config.validation_fraction == 0.2
     assert config.mode == "HYPERPARAMETER_TUNING"
-    assert config.algorithms == ("xgboost", "linear-learner", "mlp")
+    assert config.algorithms == ()  # none asked for: every algorithm of the mode, and no AlgorithmsConfig sent
+    assert config.algorithms_for("HYPERPARAMETER_TUNING") == ("xgboost", "linear-learner", "mlp")
+    assert "CandidateGenerationConfig" not in config.to_request()["AutoMLProblemTypeConfig"]["TabularJobConfig"]
     assert config.effective_max_candidates == 250
     assert config.resolved_objective("Regression") == "MSE"
     assert config.resolved_objective("BinaryClassification") == "F1"
@@ -62,7 +64,7 @@ def test_v1_request_is_accepted_too():
     }
     config = JobConfig.from_request(request)
     assert (config.data, config.target, config.objective, config.max_candidates) == ("bank.csv", "y", "AUC", 5)
-    assert config.mode == "HYPERPARAMETER_TUNING" and config.output_dir == "s3://bucket/out"
+    assert config.mode == "AUTO" and config.output_dir == "s3://bucket/out"  # resolved by the data's size
     assert config.job_dir.parts[-4:] == ("s3-staging", "bucket", "out", "bank")  # staged here, mirrored at the end
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pandas as pd
@@ -10,6 +14,7 @@ import pytest
 from conftest import classification_frame, regression_frame
 from sklearn.model_selection import KFold
 from test_notebooks import _execute, _notebook, _printed
+from test_resume import CLI
 
 from autopilot_local import ensembling
 from autopilot_local.artifacts import JobFolder, read_json
@@ -153,6 +158,38 @@ def test_a_resumed_ensembling_job_keeps_its_finished_models(regression_job, tmp_
                              ensembling.Settings(REGRESSION, "MSE"), done=done)
     assert outcome.best.objective == described["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"]
     assert {p.name: p.stat().st_mtime_ns for p in folder.base_models.glob("*.joblib")} == saved
+
+
+def _start_ensembling(data, output, name):
+    command = CLI + ["run", str(data), "--target", "price", "--output", str(output), "--job-name", name,
+                     "--mode", "ENSEMBLING", "--max-candidates", "8", "--quiet"]
+    return subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_a_killed_ensembling_job_resumes_to_the_scores_of_an_unbroken_run(tmp_path):
+    data = tmp_path / "homes.csv"
+    regression_frame(n=600).to_csv(data, index=False)
+    process = _start_ensembling(data, tmp_path, "killed")
+    models = tmp_path / "killed" / "ensembling" / "models"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(models.glob("*.joblib"))) < 3:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # the job and every model it had forked
+    process.wait()
+    kept = {p.name: p.stat().st_mtime_ns for p in models.glob("*.joblib")}
+    assert 3 <= len(kept) < 8
+    assert main(["resume", str(tmp_path / "killed"), "--quiet"]) == 0
+    assert read_json(tmp_path / "killed" / "job.json")["AutoMLJobStatus"] == "Completed"
+    assert {name: mtime for name, mtime in ((p.name, p.stat().st_mtime_ns) for p in models.glob("*.joblib"))
+            if name in kept} == kept  # finished before the kill: kept, not trained again
+    unbroken = _start_ensembling(data, tmp_path, "unbroken")
+    assert unbroken.wait(timeout=300) == 0, unbroken.stdout.read().decode()
+    boards = [pd.read_csv(tmp_path / name / "leaderboard.csv") for name in ("killed", "unbroken")]
+    for board in boards:
+        board["candidate_name"] = board["candidate_name"].str.split("-", n=1).str[1]
+    columns = ["candidate_name", "objective_value", "weights", "stacked_on"]
+    pd.testing.assert_frame_equal(boards[0][columns], boards[1][columns])
 
 
 def _corrupted(n: int, seed: int):
