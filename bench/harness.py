@@ -60,6 +60,7 @@ SYSTEMS = {
     s.name: s
     for s in (
         System("autopilot_local", "autopilot_local_runner.py", ours=True),
+        System("autopilot_local_ensembling", "autopilot_local_runner.py", ours=True),
         System("flaml", "flaml_runner.py"),
         System("autogluon_medium", "autogluon_runner.py"),
         System("autogluon_best", "autogluon_runner.py", min_budget=300),

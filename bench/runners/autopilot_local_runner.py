@@ -16,9 +16,9 @@ from autopilot_local import JobConfig, load_best_model, run_job
 from autopilot_local.io import read_table
 from autopilot_local.progress import Reporter
 
-PACKAGES = ("autopilot-local", "scikit-learn", "xgboost", "xgboost-cpu", "optuna", "pandas", "numpy")
+PACKAGES = ("autopilot-local", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "optuna", "pandas", "numpy")
 OBJECTIVES = {"mse": "MSE", "f1": "F1", "accuracy": "Accuracy"}
-MODES = {"autopilot_local": "HYPERPARAMETER_TUNING"}
+MODES = {"autopilot_local": "HYPERPARAMETER_TUNING", "autopilot_local_ensembling": "ENSEMBLING"}
 
 
 def main() -> None:
