@@ -25,6 +25,7 @@ from .candidates import COLUMN_TYPES, ensembling_views, generate_candidates
 from .config import CV_FOLDS, CV_MAX_ROWS, ENSEMBLING, MIN_TRAINING_ROWS, REGRESSION, JobConfig, objective_direction
 from .ensembling.model import Views, WeightedEnsemble
 from .errors import InputError
+from .forks import FORK
 from .io import read_table
 from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
@@ -560,8 +561,8 @@ def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None,
     definitions = definitions or data.definitions
     _TRANSFORM_INPUT = (train_features, valid_features, deadline)  # forked workers inherit it: nothing is pickled
     try:
-        if workers > 1 and len(definitions) > 1 and tuning.FORK is not None:
-            with ProcessPoolExecutor(min(workers, len(definitions)), mp_context=tuning.FORK,
+        if workers > 1 and len(definitions) > 1 and FORK is not None:
+            with ProcessPoolExecutor(min(workers, len(definitions)), mp_context=FORK,
                                      initializer=_one_thread) as pool:
                 outcomes = list(pool.map(_fit_transform, definitions))
         else:

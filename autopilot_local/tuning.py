@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import time
-import traceback
 import warnings
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
@@ -23,6 +21,7 @@ from scipy import sparse
 
 from .algorithms import ALGORITHMS, predict_raw
 from .config import REGRESSION, objective_direction
+from .forks import FORK, error_text
 from .metrics import all_scores, score
 from .trial_queue import BEAT, POLL, Entry, TrialQueue, this_worker
 
@@ -462,8 +461,6 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None
 
 # --- running trials --------------------------------------------------------------------------------------------
 
-# Forked children share the parent's cached matrices copy-on-write; None where the platform cannot fork.
-FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
 class Executor:
@@ -573,7 +570,7 @@ def _child(sender, task, ships: bool) -> None:
         try:
             result, model = _evaluate(*task)
         except BaseException as error:  # report, never hang the parent
-            result, model = TrialResult(0, "", {}, FAILED, failure_reason=_error_text(error)), None
+            result, model = TrialResult(0, "", {}, FAILED, failure_reason=error_text(error)), None
     sender.send((result, model if ships else None))
     sender.close()
     os._exit(0)
@@ -607,7 +604,7 @@ def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: 
             raise FloatingPointError("the model's predictions are not finite (diverged)")
         metrics = all_scores(settings.problem_type, y_scored, prediction)
     except Exception as error:
-        result = TrialResult(0, candidate, params, FAILED, failure_reason=_error_text(error),
+        result = TrialResult(0, candidate, params, FAILED, failure_reason=error_text(error),
                              started=started, ended=time.time())
         return result, None
     objective = metrics[settings.objective]
@@ -626,8 +623,3 @@ def _fit(algorithm, X, y, params: dict, plan: DataPlan, settings: Settings, scor
     if algorithm.early_stopping:
         return estimator.fit(X, y, eval_set=[scoring_rows], verbose=False)
     return estimator.fit(X, y)
-
-
-def _error_text(error: BaseException) -> str:
-    last = traceback.format_exception_only(type(error), error)[-1].strip()
-    return last[:500]

@@ -41,7 +41,9 @@ def _lookup_table(problem_type: str, n: int = 500):
     return key, y
 
 
-@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "randomforest", "extra-trees", "linear-learner", "nn-torch"])
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "randomforest", "extra-trees", "linear-learner", "nn-torch",
+                                    pytest.param("catboost", marks=pytest.mark.skipif(
+                                        not FAMILIES["catboost"].available(), reason="the catboost extra"))])
 @pytest.mark.parametrize("problem_type", [REGRESSION, BINARY])
 def test_out_of_fold_predictions_never_see_their_own_rows(family, problem_type):
     X, y = _lookup_table(problem_type)
