@@ -127,6 +127,10 @@ class JobFolder:
     def base_model(self, name: str) -> Path:
         return self.base_models / f"{name}.joblib"
 
+    def model_insights(self, candidate_name: str) -> Path:
+        """The best candidate's model performance report (Autopilot's CandidateArtifactLocations.ModelInsights)."""
+        return self.root / "documentation" / "model_insights" / candidate_name
+
     def ensemble_model(self, candidate_name: str) -> Path:
         return self.root / "sagemaker-automl-candidates" / "model" / candidate_name / "model.joblib"
 

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from . import artifacts, ensembling, registry, s3, tuning
+from .algorithms import predict_raw
 from .analysis import ExplorationReport, analyze
 from .artifacts import JobFolder
 from .candidates import COLUMN_TYPES, ensembling_views, generate_candidates
@@ -31,6 +32,7 @@ from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
 from .parsing import coerce_numeric
 from .progress import Reporter
+from .reports import performance
 from .trial_queue import TrialQueue, open_storage, shown_url
 
 MESSAGE_LIMIT = 1024  # AWS's longest FailureReason and PartialFailureMessage
@@ -347,7 +349,7 @@ class Job:
             matrices, transforms = self._transform(data, train_rows, valid_rows)
             self.set_status("InProgress", "ModelTuning")
             outcome = self._tune(data, plan, matrices)
-            return self._select(data, outcome, transforms)
+            return self._select(data, outcome, transforms, tuning_predictions(outcome, plan, matrices))
         except BaseException as error:
             reason = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
             self.failure_reason = reason[:MESSAGE_LIMIT]
@@ -423,7 +425,7 @@ class Job:
         self.heartbeat()
         self.write_describe()  # LastModifiedTime moves with every candidate, as the cloud's does
 
-    def _select(self, data: PreparedData, outcome: tuning.Outcome, transforms) -> dict:
+    def _select(self, data: PreparedData, outcome: tuning.Outcome, transforms, evaluated) -> dict:
         if outcome.best is None and outcome.stop_reason == "Stopped":  # stopped before a candidate finished
             self._write_candidates(data, outcome.trials, None, None)
             return self._finish("Stopped", "Stopped")
@@ -443,6 +445,7 @@ class Job:
         )
         model_path = self.folder.candidate_model(model.name, best.dpp, best.algorithm)
         artifacts.dump_model(model_path, model)
+        self._write_performance_report(data, model.name, *evaluated)
         documents = self._write_candidates(data, outcome.trials, outcome.best, model_path)
         self.best = documents[0]
         if outcome.stop_reason == "Stopped":
@@ -507,9 +510,19 @@ class Job:
         )
         model_path = self.folder.ensemble_model(model.name)
         artifacts.dump_model(model_path, model)
+        self._write_performance_report(data, model.name, *ensemble_predictions(best, outcome, prepared))
         self.best = self._write_candidates(data, outcome.results, outcome.best, model_path)[0]
         status = "Stopped" if outcome.stop_reason == "Stopped" else "Completed"
         return self._finish(status, outcome.stop_reason if status == "Completed" else "Stopped")
+
+    def _write_performance_report(self, data: PreparedData, candidate: str, y, prediction, weight, evaluated_on):
+        """The best candidate's model performance report, JSON and HTML, under documentation/model_insights."""
+        labels = tuple(getattr(data.label_transform, "classes_", ()))
+        report = performance.build(candidate, data.problem_type, data.objective, y, prediction, labels, weight,
+                                   evaluated_on, self.config.seed)
+        folder = self.folder.model_insights(candidate)
+        artifacts.write_json(folder / "report.json", report)
+        artifacts.write_atomic(folder / "report.html", performance.render_html(report, y, prediction))
 
     def _save_fitted(self, fitted) -> None:
         """Keep each finished base model in the job folder, so a resumed job does not train it again."""
@@ -601,6 +614,35 @@ def _fit_transform(definition):
     except Exception as error:
         return None, None, None, f"feature transform failed: {error}"
     return transform, train_matrix, valid_matrix, ""
+
+
+def tuning_predictions(outcome: tuning.Outcome, plan: tuning.DataPlan, matrices: dict):
+    """The best trial's validation predictions: each fold model's on its held-out fold, or the holdout's; with the
+    labels they are scored against, no row weights, and what they are."""
+    best, model = outcome.best, outcome.best_model
+    if best is None:
+        return None
+    train, valid = matrices[best.candidate]
+    if not plan.folds:
+        return plan.y_valid, model.predict_raw(valid), None, "the validation rows"
+    prediction = None
+    for fold_model, (_, held) in zip(model.models, plan.folds):
+        part = predict_raw(fold_model, train[held], model.problem_type, model.n_classes)
+        if prediction is None:
+            prediction = np.zeros((len(plan.y_train),) + part.shape[1:])
+        prediction[held] = part
+    return plan.y_train, prediction, None, f"out of fold, {len(plan.folds)}-fold cross-validation"
+
+
+def ensemble_predictions(best, outcome, data: ensembling.Data):
+    """The best ENSEMBLING candidate's validation predictions (out of fold, or on the validation file)."""
+    weights = best.members or {best.name: 1.0}
+    on_valid = data.y_valid is not None
+    prediction = sum(w * (outcome.fitted[name].valid if on_valid else outcome.fitted[name].oof)
+                     for name, w in weights.items())
+    if on_valid:
+        return data.y_valid, prediction, data.valid_weight, "the validation file"
+    return data.y, prediction, data.sample_weight, f"out of fold, {len(data.folds)}-fold cross-validation"
 
 
 def ensembling_data(data: PreparedData, matrices: dict, seed: int) -> ensembling.Data:
