@@ -10,12 +10,12 @@ from .config import JobConfig  # noqa: E402
 from .errors import InputError  # noqa: E402
 
 __all__ = [
-    "JobConfig", "InputError", "run_job", "load_best_model",
+    "JobConfig", "InputError", "run_job", "load_best_model", "explain",
     # SageMaker Python SDK v2's AutoML surface (autopilot_local.sdk); SDK v3's is autopilot_local.core
     "AutoML", "AutoMLV2", "AutoMLInput", "AutoMLTabularConfig", "AutoMLDataChannel", "LocalAutoMLDataChannel",
 ]
 __version__ = "0.1.0"
-_SDK = set(__all__[4:])
+_SDK = set(__all__[5:])
 
 
 def __getattr__(name: str):
@@ -38,3 +38,11 @@ def load_best_model(job_dir):
     from .predict import load_best_model as _load
 
     return _load(job_dir)
+
+
+def explain(job_dir, rows, seed: int = 0):
+    """SHAP values of a finished job's best candidate for ``rows`` (a DataFrame), on the original columns: an
+    `Explanation` whose ``values`` plus ``base_value`` add up to ``explained`` row by row."""
+    from .reports.explain import explain_job
+
+    return explain_job(job_dir, rows, seed)

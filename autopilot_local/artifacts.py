@@ -131,6 +131,10 @@ class JobFolder:
         """The best candidate's model performance report (Autopilot's CandidateArtifactLocations.ModelInsights)."""
         return self.root / "documentation" / "model_insights" / candidate_name
 
+    def explainability(self, candidate_name: str) -> Path:
+        """The best candidate's explainability report (CandidateArtifactLocations.Explainability)."""
+        return self.root / "documentation" / "explainability" / candidate_name
+
     def ensemble_model(self, candidate_name: str) -> Path:
         return self.root / "sagemaker-automl-candidates" / "model" / candidate_name / "model.joblib"
 
@@ -140,8 +144,9 @@ class JobFolder:
 
 
 def candidate_document(folder: JobFolder, trial, objective: str, problem_type: str, model_path: Path | None,
-                       mode: str = "HYPERPARAMETER_TUNING") -> dict:
-    """One AutoMLCandidate, as ListCandidatesForAutoMLJob and BestCandidate give it."""
+                       mode: str = "HYPERPARAMETER_TUNING", reported: bool = False) -> dict:
+    """One AutoMLCandidate, as ListCandidatesForAutoMLJob and BestCandidate give it; ``reported``: the job wrote
+    this candidate's model insights and explainability reports."""
     name = trial.candidate_name(folder.job_name)
     ensembling = mode == "ENSEMBLING"
     document = {
@@ -161,6 +166,11 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
             "StandardMetricName": objective,
         }
         document["CandidateProperties"] = {"CandidateMetrics": _candidate_metrics(trial.metrics)}
+        if reported:
+            document["CandidateProperties"]["CandidateArtifactLocations"] = {
+                "Explainability": str(folder.explainability(name).resolve()),
+                "ModelInsights": str(folder.model_insights(name).resolve()),
+            }
     else:
         document["FailureReason"] = trial.failure_reason[:MAX_FAILURE_REASON]
     if model_path is not None and ensembling:  # one container: the whole ensemble, raw rows in

@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--probabilities", action="store_true", help="add the probability of each class")
     predict.set_defaults(handler=_predict)
 
+    explain = commands.add_parser("explain", help="SHAP values of the best candidate for rows of a file, on the "
+                                                  "original columns")
+    explain.add_argument("job", help="the job folder")
+    explain.add_argument("data", help="CSV or Parquet with the training columns (the target may be absent)")
+    explain.add_argument("--output", help="write the CSV here instead of standard output")
+    explain.set_defaults(handler=_explain)
+
     serve = commands.add_parser("serve", help="a local endpoint for the best candidate (SageMaker's /ping and "
                                               "/invocations contract)")
     serve.add_argument("job", help="the job folder")
@@ -315,6 +322,21 @@ def _predict(args) -> int:
         raise InputError(f"cannot write {args.output}: {error.strerror or error}") from None
     finally:
         partial.unlink(missing_ok=True)
+    return 0
+
+
+def _explain(args) -> int:
+    """One line per row: the base value, what the attributions add up to, and each original column's share."""
+    from .artifacts import write_atomic
+    from .io import read_table
+    from .reports.explain import explain_job
+
+    explanation = explain_job(Path(args.job), read_table(args.data))
+    text = explanation.to_frame().to_csv(index=False)
+    if args.output:
+        write_atomic(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

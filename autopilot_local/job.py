@@ -32,10 +32,12 @@ from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
 from .parsing import coerce_numeric
 from .progress import Reporter
-from .reports import performance
+from .reports import explainability, performance
 from .trial_queue import TrialQueue, open_storage, shown_url
 
 MESSAGE_LIMIT = 1024  # AWS's longest FailureReason and PartialFailureMessage
+# What the best candidate's explanation may take: what is left of the job's budget, at most 30 s; 3 s without one
+EXPLAIN_SECONDS, EXPLAIN_UNBUDGETED = 30.0, 3.0
 
 
 @dataclass
@@ -385,11 +387,16 @@ class Job:
 
     def _deadline(self) -> float | None:
         """When tuning must stop: the job's budget, less what earlier runs spent and a sliver for selecting and
-        writing, so the job ends within 2% of MaxAutoMLJobRuntimeInSeconds."""
+        writing and the two reports (3% of the budget, at least 2 s; the explanation takes what is left), so the job
+        ends within 2% of MaxAutoMLJobRuntimeInSeconds."""
         budget = self.config.max_job_runtime
         if not budget:
             return None
-        return self.started - self.spent_before + budget - min(max(0.5, 0.01 * budget), 10.0)
+        return self._end(budget) - min(max(2.0, 0.03 * budget), 30.0)
+
+    def _end(self, budget: float) -> float:
+        """When MaxAutoMLJobRuntimeInSeconds runs out, counting what earlier runs of the job spent."""
+        return self.started - self.spent_before + budget
 
     def _transform(self, data: PreparedData, train_rows, valid_rows):
         matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, deadline=self._deadline(),
@@ -445,7 +452,7 @@ class Job:
         )
         model_path = self.folder.candidate_model(model.name, best.dpp, best.algorithm)
         artifacts.dump_model(model_path, model)
-        self._write_performance_report(data, model.name, *evaluated)
+        self._write_reports(data, model, *evaluated)
         documents = self._write_candidates(data, outcome.trials, outcome.best, model_path)
         self.best = documents[0]
         if outcome.stop_reason == "Stopped":
@@ -458,7 +465,7 @@ class Job:
         ranked = _rank(results, objective_direction(data.objective))
         documents = [
             artifacts.candidate_document(self.folder, trial, data.objective, data.problem_type,
-                                         model_path if trial is best else None, data.mode)
+                                         model_path if trial is best else None, data.mode, reported=trial is best)
             for trial in ranked
         ]
         artifacts.write_json(self.folder.candidates_json, {"Candidates": documents})
@@ -510,19 +517,34 @@ class Job:
         )
         model_path = self.folder.ensemble_model(model.name)
         artifacts.dump_model(model_path, model)
-        self._write_performance_report(data, model.name, *ensemble_predictions(best, outcome, prepared))
+        self._write_reports(data, model, *ensemble_predictions(best, outcome, prepared))
         self.best = self._write_candidates(data, outcome.results, outcome.best, model_path)[0]
         status = "Stopped" if outcome.stop_reason == "Stopped" else "Completed"
         return self._finish(status, outcome.stop_reason if status == "Completed" else "Stopped")
 
-    def _write_performance_report(self, data: PreparedData, candidate: str, y, prediction, weight, evaluated_on):
-        """The best candidate's model performance report, JSON and HTML, under documentation/model_insights."""
+    def _write_reports(self, data: PreparedData, model: CandidateModel, y, prediction, weight, evaluated_on):
+        """The best candidate's model performance report (on its validation predictions) and explainability
+        report (SHAP on a sample of the training rows), JSON and HTML, under documentation/."""
+        self.set_status("InProgress", "GeneratingModelInsightsReport")
         labels = tuple(getattr(data.label_transform, "classes_", ()))
-        report = performance.build(candidate, data.problem_type, data.objective, y, prediction, labels, weight,
+        report = performance.build(model.name, data.problem_type, data.objective, y, prediction, labels, weight,
                                    evaluated_on, self.config.seed)
-        folder = self.folder.model_insights(candidate)
+        folder = self.folder.model_insights(model.name)
         artifacts.write_json(folder / "report.json", report)
         artifacts.write_atomic(folder / "report.html", performance.render_html(report, y, prediction))
+        self.set_status("InProgress", "GeneratingExplainabilityReport")
+        budget = self.config.max_job_runtime
+        left = self._end(budget) - time.time() - 0.5 if budget else EXPLAIN_UNBUDGETED  # 0.5 s: the writing
+        explanation, rows = explainability.explain_sample(model, data.features, self.config.seed,
+                                                          seconds=min(EXPLAIN_SECONDS, max(0.5, left)))
+        if explanation is None:  # ``rows`` says why
+            report, page = explainability.skipped(model.name, rows)
+        else:
+            report = explainability.build(model.name, explanation)
+            page = explainability.render_html(report, explanation, rows)
+        folder = self.folder.explainability(model.name)
+        artifacts.write_json(folder / "report.json", report)
+        artifacts.write_atomic(folder / "report.html", page)
 
     def _save_fitted(self, fitted) -> None:
         """Keep each finished base model in the job folder, so a resumed job does not train it again."""

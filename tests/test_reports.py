@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,12 @@ import pytest
 from conftest import classification_frame, regression_frame
 from sklearn import metrics as skm
 
+from autopilot_local import explain
 from autopilot_local.artifacts import JobFolder, read_json
+from autopilot_local.cli import main
 from autopilot_local.config import BINARY, MULTICLASS, REGRESSION, JobConfig
 from autopilot_local.job import run_job
+from autopilot_local.predict import load_best_model
 from autopilot_local.reports import performance
 
 RNG = np.random.default_rng(0)
@@ -109,3 +113,99 @@ def test_a_regression_job_with_a_validation_file_reports_on_it(tmp_path):
     assert _metrics(report)["MSE"] == best["FinalAutoMLJobObjectiveMetric"]["Value"]
     assert json.dumps(report, allow_nan=False)  # plain JSON: no NaN
     assert pd.notna(report["residuals"]["standard_deviation"])
+
+
+def _planted(n: int = 800, seed: int = 0) -> pd.DataFrame:
+    """A target made of a strong column, a weaker one and a category; one column is pure noise."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"strong": rng.normal(size=n), "weak": rng.normal(size=n), "noise": rng.normal(size=n),
+                          "kind": rng.choice(["a", "b", "c"], n)})
+    frame["y"] = 2 * frame["strong"] + 0.7 * frame["weak"] + (frame["kind"] == "a") + rng.normal(0, 0.1, n)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def planted_jobs(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("explain")
+    regression, binary = root / "planted.csv", root / "planted-binary.csv"
+    _planted().to_csv(regression, index=False)
+    frame = _planted()
+    frame["y"] = np.where(frame["y"] > 0.3, "high", "low")
+    frame.to_csv(binary, index=False)
+    settings = {
+        "xgboost": dict(data=regression, algorithms=("xgboost",)),
+        "mlp": dict(data=regression, algorithms=("mlp",)),
+        "lightgbm-binary": dict(data=binary, mode="ENSEMBLING", algorithms=("lightgbm",)),
+    }
+    jobs = {}
+    for name, extra in settings.items():
+        config = JobConfig(target="y", output_dir=str(root / "jobs"), job_name=name, max_candidates=2, seed=0,
+                           **{k: str(v) if k == "data" else v for k, v in extra.items()})
+        run_job(config)
+        jobs[name] = config.job_dir
+    return jobs
+
+
+def _raw_margin(model, rows) -> np.ndarray:
+    """The average log-odds of the models inside an ENSEMBLING model of LightGBM level-1 models."""
+    matrices = model.transform(rows)
+    total = 0.0
+    for name, weight in model.estimator.weights.items():
+        bagged, view, _ = model.estimator.models[name]
+        total = total + weight * np.mean([m.predict(matrices[view], raw_score=True) for m in bagged.models], axis=0)
+    return total
+
+
+def test_exact_attributions_add_up_to_the_models_output(planted_jobs):
+    rows = _planted(300, seed=9).drop(columns="y")
+    regression = explain(planted_jobs["xgboost"], rows)
+    assert regression.method == "exact TreeSHAP" and regression.scale == "predicted value"
+    model = load_best_model(planted_jobs["xgboost"])
+    assert np.abs(regression.explained - model.predict_raw(rows)).max() < 1e-5  # XGBoost sums in float32
+    assert np.abs(regression.explained - model.predict_raw(rows)).mean() < 1e-6
+    binary = explain(planted_jobs["lightgbm-binary"], rows)
+    assert binary.method == "exact TreeSHAP" and binary.scale.startswith("log-odds of 'low'")
+    margin = _raw_margin(load_best_model(planted_jobs["lightgbm-binary"]), rows)
+    assert np.abs(binary.explained - margin).max() < 1e-9
+
+
+def test_sampled_attributions_add_up_to_the_prediction(planted_jobs):
+    rows = _planted(120, seed=9).drop(columns="y")
+    explanation = explain(planted_jobs["mlp"], rows)
+    assert explanation.method == "sampled permutation SHAP"
+    model = load_best_model(planted_jobs["mlp"])
+    assert np.abs(explanation.explained - model.predict_raw(rows)).max() < 1e-9
+
+
+@pytest.mark.parametrize("job", ["xgboost", "mlp", "lightgbm-binary"])
+def test_the_planted_column_ranks_first_and_noise_gets_next_to_nothing(planted_jobs, job):
+    explanation = explain(planted_jobs[job], _planted(200, seed=3).drop(columns="y"))
+    importance = pd.Series(np.abs(explanation.values).mean(axis=0), index=explanation.columns)
+    assert importance.idxmax() == "strong"
+    assert importance["noise"] < 0.1 * importance["strong"]
+    assert importance["weak"] > importance["noise"]
+
+
+def test_the_job_writes_the_explainability_report_where_its_candidate_points(planted_jobs):
+    described = json.loads((planted_jobs["xgboost"] / "job.json").read_text())
+    locations = described["BestCandidate"]["CandidateProperties"]["CandidateArtifactLocations"]
+    report = read_json(Path(locations["Explainability"]) / "report.json")
+    assert report["method"] == "exact TreeSHAP" and report["rows_explained"] == 800
+    assert report["global_importance"][0]["feature"] == "strong"
+    assert (Path(locations["ModelInsights"]) / "report.html").exists()
+    page = (Path(locations["Explainability"]) / "report.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', page)) == 5  # bars, beeswarm, 3 dependence
+
+
+def test_explain_on_the_command_line(planted_jobs, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    _planted(50, seed=4).to_csv(rows, index=False)
+    output = tmp_path / "shap.csv"
+    assert main(["explain", str(planted_jobs["mlp"]), str(rows), "--output", str(output)]) == 0
+    frame = pd.read_csv(output)
+    assert list(frame.columns) == ["base_value", "explained", "strong", "weak", "noise", "kind"]
+    assert np.allclose(frame["base_value"] + frame[["strong", "weak", "noise", "kind"]].sum(axis=1),
+                       frame["explained"])
+    pd.DataFrame({"strong": [1.0]}).to_csv(rows, index=False)
+    assert main(["explain", str(planted_jobs["mlp"]), str(rows)]) == 2
+    assert "'weak'" in capsys.readouterr().err

@@ -141,7 +141,8 @@ def _figures(report: dict, y, prediction) -> list:
     return figures
 
 
-def _axes(width: float = 5, height: float = 4):
+def new_axes(width: float = 5, height: float = 4):
+    """A figure of its own (matplotlib's object API: nothing global changes) and its one subplot."""
     from matplotlib.figure import Figure as MatplotlibFigure
 
     figure = MatplotlibFigure(figsize=(width, height), layout="constrained")
@@ -155,7 +156,7 @@ def _regression_figures(y, prediction) -> list:
     # a few extreme rows would squash the rest into a corner: the axes span the middle 99% of the values
     low, high = np.quantile(np.concatenate([y, prediction]), [0.005, 0.995])
     beyond = int(np.sum((y < low) | (y > high) | (prediction < low) | (prediction > high)))
-    figure, axes = _axes()
+    figure, axes = new_axes()
     axes.scatter(y[rows], prediction[rows], s=6, alpha=0.4)
     axes.plot([low, high], [low, high], color="#d62728", linewidth=1, label="predicted = actual")
     axes.set(xlabel="actual", ylabel="predicted", xlim=(low, high), ylim=(low, high),
@@ -164,7 +165,7 @@ def _regression_figures(y, prediction) -> list:
     scatter = Figure("Actual vs predicted", figure)
     reach = max(4.0, float(np.quantile(np.abs(standardized), 0.995)))
     beyond = int(np.sum(np.abs(standardized) > reach))
-    figure, axes = _axes()
+    figure, axes = new_axes()
     axes.scatter(prediction[rows], standardized[rows], s=6, alpha=0.4)
     axes.axhline(0, color="#d62728", linewidth=1)
     for level in (-2, 2):
@@ -172,7 +173,7 @@ def _regression_figures(y, prediction) -> list:
     axes.set(xlabel="predicted", ylabel="residual / its standard deviation", ylim=(-reach, reach),
              title="Standardized residuals" + (f" ({beyond} rows beyond the axis)" if beyond else ""))
     standardized_figure = Figure("Standardized residuals", figure)
-    figure, axes = _axes()
+    figure, axes = new_axes()
     low, high = np.quantile(residuals, [0.005, 0.995])
     beyond = int(np.sum((residuals < low) | (residuals > high)))
     axes.hist(residuals, bins=50, range=(low, high), color="#1f77b4")
@@ -185,7 +186,7 @@ def _regression_figures(y, prediction) -> list:
 def _confusion(report: dict):
     matrix = np.asarray(report["confusion_matrix"])
     labels = [label if len(label) <= 20 else label[:19] + "…" for label in report["labels"]]
-    figure, axes = _axes(max(4, 0.6 * len(labels) + 2), max(3.5, 0.6 * len(labels) + 1.5))
+    figure, axes = new_axes(max(4, 0.6 * len(labels) + 2), max(3.5, 0.6 * len(labels) + 1.5))
     axes.imshow(matrix, cmap="Blues")
     for (row, column), count in np.ndenumerate(matrix):
         axes.text(column, row, str(count), ha="center", va="center",
@@ -198,26 +199,26 @@ def _confusion(report: dict):
 
 def _binary_figures(report: dict) -> list:
     roc, pr = report["roc"], report["precision_recall"]
-    figure, axes = _axes()
+    figure, axes = new_axes()
     axes.plot(roc["fpr"], roc["tpr"], label=f"AUC {roc['auc']:.4f}")
     axes.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=0.8, label="chance")
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
     axes.legend(loc="lower right")
     roc_figure = Figure("ROC curve", figure)
-    figure, axes = _axes()
+    figure, axes = new_axes()
     axes.plot(pr["recall"], pr["precision"], label=f"AUPRC {pr['auprc']:.4f}")
     axes.set(xlabel="recall", ylabel="precision", title="Precision-recall curve", ylim=(0, 1.02))
     axes.legend(loc="lower left")
     pr_figure = Figure("Precision-recall curve", figure)
     share = [0.0] + report["gain"]["share_of_rows"]
-    figure, axes = _axes()
+    figure, axes = new_axes()
     axes.plot(share, [0.0] + report["gain"]["share_of_positives"], marker="o", label="model")
     axes.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=0.8, label="random")
     axes.set(xlabel="share of rows, most probable positive first", ylabel="share of positives found",
              title="Cumulative gain")
     axes.legend(loc="lower right")
     gain_figure = Figure("Cumulative gain", figure)
-    figure, axes = _axes()
+    figure, axes = new_axes()
     axes.plot(report["lift"]["share_of_rows"], report["lift"]["lift"], marker="o")
     axes.axhline(1, color="#999", linestyle="--", linewidth=0.8)
     axes.set(xlabel="share of rows, most probable positive first", ylabel="lift", title="Lift")
