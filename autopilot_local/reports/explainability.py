@@ -16,7 +16,7 @@ import pandas as pd
 from ..notebooks.report_views import Figure
 from ..parsing import coerce_numeric
 from .explain import BACKGROUND, PERMUTATIONS, Explanation, exact_explanation, explain
-from .performance import new_axes
+from .performance import PAGE_STYLE, new_axes
 
 TOP_BARS = 15
 TOP_SWARM = 10
@@ -25,6 +25,7 @@ MAX_ROWS = 1000
 MIN_ROWS = 50  # rows an exact explanation always covers
 FEWEST_ROWS = 10  # a sampled one covers at least these, or none
 PROBE_ROWS = 200
+MAX_CATEGORIES = 12  # a column with more distinct non-numbers gets no dependence plot
 
 
 def explain_sample(model, features: pd.DataFrame, seed: int = 0, seconds: float = 30.0) -> tuple:
@@ -86,12 +87,7 @@ def render_html(report: dict, explanation: Explanation, rows: pd.DataFrame) -> s
                     f"<td>{item['mean_shap']:.6g}</td></tr>" for item in report["global_importance"][:TOP_BARS])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Explainability: {html.escape(report['candidate'])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; }}
-</style></head><body>
+{PAGE_STYLE}</head><body>
 <h1>Explainability report</h1>
 <p>Candidate <b>{html.escape(report['candidate'])}</b>: {html.escape(report['method'])} on the original columns of
 {report['rows_explained']:,} training rows. Each row's attributions plus the base value
@@ -147,19 +143,25 @@ def _beeswarm(report: dict, explanation: Explanation, rows: pd.DataFrame) -> Fig
 
 
 def _dependence(report: dict, explanation: Explanation, rows: pd.DataFrame) -> list:
+    """Dependence plots of the top columns that have one: numbers, or a few categories (not free text or names,
+    where every row is a category of its own)."""
     figures = []
     index = {str(c): i for i, c in enumerate(explanation.columns)}
-    for item in report["global_importance"][:TOP_DEPENDENCE]:
+    for item in report["global_importance"]:
+        if len(figures) == TOP_DEPENDENCE:
+            break
         column = explanation.columns[index[item["feature"]]]
         shap = explanation.values[:, index[item["feature"]]]
         numbers = coerce_numeric(rows[column])
+        if np.isfinite(numbers).mean() <= 0.5 and rows[column].nunique() > MAX_CATEGORIES:
+            continue
         figure, axes = new_axes()
         if np.isfinite(numbers).mean() > 0.5:
             axes.scatter(numbers, shap, s=6, alpha=0.5)
             axes.set(xlabel=_label(column, 50))
         else:  # categories or text: the most common values, each a strip of its rows' attributions
             text = rows[column].astype(object).where(rows[column].notna(), "(missing)").astype(str)
-            common = text.value_counts().index[:12]
+            common = text.value_counts().index
             for position, value in enumerate(common):
                 chosen = (text == value).to_numpy()
                 axes.scatter(np.full(chosen.sum(), position) + np.random.default_rng(position).uniform(

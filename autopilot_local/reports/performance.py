@@ -23,6 +23,12 @@ BOOTSTRAP = 200  # resamples for each metric's standard deviation
 CURVE_POINTS = 200  # points kept of a ROC or precision-recall curve
 GAIN_BINS = 10  # deciles of the rows ranked by the positive class's probability
 MAX_POINTS = 5000  # rows drawn in a scatter plot
+PAGE_STYLE = """<style>
+body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; }
+figure { display: inline-block; margin: 0 1em 1em 0; }
+</style>"""  # both reports' pages
 
 
 def build(candidate: str, problem_type: str, objective: str, y: np.ndarray, prediction: np.ndarray, labels=(),
@@ -111,12 +117,7 @@ def render_html(report: dict, y: np.ndarray, prediction: np.ndarray) -> str:
                  f"{report['threshold']:g}.</p>" if "threshold" in report else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Model performance: {html.escape(details['candidate'])}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; }}
-</style></head><body>
+{PAGE_STYLE}</head><body>
 <h1>Model performance report</h1>
 <h2>Job details</h2><table>{rows}</table>
 <h2>Metrics</h2>
