@@ -100,6 +100,9 @@ def exact_explanation(model, rows: pd.DataFrame, background: pd.DataFrame | None
     Which original column each transformed one comes from is probed on the rows and on ``background`` (the
     training rows): a one-hot column of a category no explained row has still carries an attribution.
     """
+    parts = _tree_parts(model) if model.problem_type in (REGRESSION, BINARY) else None
+    if parts is None:
+        return None
     rows = rows[model.feature_columns].reset_index(drop=True)
     probe, pool = rows.iloc[:MAPPING_ROWS], rows
     if background is not None:
@@ -107,17 +110,13 @@ def exact_explanation(model, rows: pd.DataFrame, background: pd.DataFrame | None
         extra = background.sample(n=min(PROBE_BACKGROUND, len(background)), random_state=0)
         probe = pd.concat([probe, extra], ignore_index=True)
         pool = pd.concat([rows, background], ignore_index=True)
-    if model.problem_type not in (REGRESSION, BINARY):
-        return None
-    parts = _tree_parts(model)
-    if parts is None:
-        return None
-    matrices = model.transform(rows) if isinstance(model.feature_transform, Views) else None
+    transformed = model.transform(rows)  # once: every fold model reads the same matrices
+    matrices = transformed if isinstance(model.feature_transform, Views) else {None: transformed}
     values = np.zeros((len(rows), len(model.feature_columns)))
     base = 0.0
     origins_by_view: dict = {}
     for view, weight, estimator in parts:
-        X = matrices[view] if view else model.transform(rows)
+        X = matrices[view]
         if view not in origins_by_view:
             transform = model.feature_transform.transforms[view] if view else model.feature_transform
             origins_by_view[view] = _mapped(transform, probe, pool, model.feature_columns)
