@@ -190,7 +190,8 @@ def test_the_job_writes_the_explainability_report_where_its_candidate_points(pla
     described = json.loads((planted_jobs["xgboost"] / "job.json").read_text())
     locations = described["BestCandidate"]["CandidateProperties"]["CandidateArtifactLocations"]
     report = read_json(Path(locations["Explainability"]) / "report.json")
-    assert report["method"] == "exact TreeSHAP" and report["rows_explained"] == 800
+    assert report["method"] == "exact TreeSHAP"
+    assert 50 <= report["rows_explained"] <= 800  # as many as the time allowed (3 s without a budget) buys
     assert report["global_importance"][0]["feature"] == "strong"
     assert (Path(locations["ModelInsights"]) / "report.html").exists()
     page = (Path(locations["Explainability"]) / "report.html").read_text(encoding="utf-8")
