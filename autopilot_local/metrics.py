@@ -27,7 +27,9 @@ def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, sample_weight
         two = len(np.unique(y_true)) == 2
         return float(skm.roc_auc_score(y_true, prediction[:, 1], **w)) if two else float("nan")
     if metric == "LogLoss":
-        return float(skm.log_loss(y_true, np.clip(prediction, 1e-15, 1), labels=np.arange(n_classes), **w))
+        clipped = np.clip(prediction, 1e-15, 1)  # float32 models' probabilities sum to 1 only to float32 precision
+        return float(skm.log_loss(y_true, clipped / clipped.sum(axis=1, keepdims=True), labels=np.arange(n_classes),
+                                  **w))
     binary = {"F1": skm.f1_score, "Precision": skm.precision_score, "Recall": skm.recall_score}
     if metric in binary:
         return float(binary[metric](y_true, labels, pos_label=1, zero_division=0, **w))
