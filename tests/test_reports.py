@@ -18,7 +18,7 @@ from autopilot_local.cli import main
 from autopilot_local.config import BINARY, MULTICLASS, REGRESSION, JobConfig
 from autopilot_local.job import run_job
 from autopilot_local.predict import load_best_model
-from autopilot_local.reports import performance
+from autopilot_local.reports import performance, treeshap
 
 RNG = np.random.default_rng(0)
 
@@ -136,6 +136,9 @@ def planted_jobs(tmp_path_factory) -> dict:
         "xgboost": dict(data=regression, algorithms=("xgboost",)),
         "mlp": dict(data=regression, algorithms=("mlp",)),
         "lightgbm-binary": dict(data=binary, mode="ENSEMBLING", algorithms=("lightgbm",)),
+        "linear-learner": dict(data=regression, algorithms=("linear-learner",)),
+        "linear-binary": dict(data=binary, algorithms=("linear-learner",)),
+        "forest-binary": dict(data=binary, mode="ENSEMBLING", algorithms=("randomforest", "extra-trees")),
     }
     jobs = {}
     for name, extra in settings.items():
@@ -146,27 +149,51 @@ def planted_jobs(tmp_path_factory) -> dict:
     return jobs
 
 
-def _raw_margin(model, rows) -> np.ndarray:
-    """The average log-odds of the models inside an ENSEMBLING model of LightGBM level-1 models."""
-    matrices = model.transform(rows)
-    total = 0.0
-    for name, weight in model.estimator.weights.items():
-        bagged, view, _ = model.estimator.models[name]
-        total = total + weight * np.mean([m.predict(matrices[view], raw_score=True) for m in bagged.models], axis=0)
-    return total
+def _members(model):
+    """(weight, fold model, its input matrix) for every model inside a tuned or an ENSEMBLING model."""
+    matrices = model.transform(_planted(300, seed=9).drop(columns="y"))
+    estimator = model.estimator
+    if hasattr(estimator, "weights"):
+        bagged = [(weight, *estimator.models[name][:2]) for name, weight in estimator.weights.items()]
+    else:
+        bagged, matrices = [(1.0, estimator, None)], {None: matrices}
+    return [(weight / len(b.models), fold, matrices[view]) for weight, b, view in bagged for fold in b.models]
 
 
-def test_exact_attributions_add_up_to_the_models_output(planted_jobs):
+def test_exact_treeshap_adds_up_to_the_models_output(planted_jobs):
+    """Regression: the value; binary: the average log-odds of the boosted models, or the probability of forests."""
     rows = _planted(300, seed=9).drop(columns="y")
     regression = explain(planted_jobs["xgboost"], rows)
     assert regression.method == "exact TreeSHAP" and regression.scale == "predicted value"
     model = load_best_model(planted_jobs["xgboost"])
+    in_float64 = sum(treeshap.predict(treeshap.forest_of(fold, share), X) for share, fold, X in _members(model))
+    assert np.abs(regression.explained - in_float64).max() < 1e-9
     assert np.abs(regression.explained - model.predict_raw(rows)).max() < 1e-5  # XGBoost sums in float32
-    assert np.abs(regression.explained - model.predict_raw(rows)).mean() < 1e-6
     binary = explain(planted_jobs["lightgbm-binary"], rows)
     assert binary.method == "exact TreeSHAP" and binary.scale.startswith("log-odds of 'low'")
-    margin = _raw_margin(load_best_model(planted_jobs["lightgbm-binary"]), rows)
+    margin = sum(share * fold.predict(X, raw_score=True)
+                 for share, fold, X in _members(load_best_model(planted_jobs["lightgbm-binary"])))
     assert np.abs(binary.explained - margin).max() < 1e-9
+    forests = explain(planted_jobs["forest-binary"], rows)
+    assert forests.method == "exact TreeSHAP" and forests.scale.startswith("probability of 'low'")
+    probability = load_best_model(planted_jobs["forest-binary"]).predict_raw(rows)[:, 1]
+    assert np.abs(forests.explained - probability).max() < 1e-9
+
+
+def test_exact_linear_shap_adds_up_to_the_models_output(planted_jobs):
+    """Regression: the value; binary: the fold models' average log-odds."""
+    rows = _planted(300, seed=9).drop(columns="y")
+    regression = explain(planted_jobs["linear-learner"], rows)
+    assert regression.method == "exact linear SHAP" and regression.scale == "predicted value"
+    assert np.abs(regression.explained - load_best_model(planted_jobs["linear-learner"]).predict_raw(rows)).max() \
+        < 1e-9
+    binary = explain(planted_jobs["linear-binary"], rows)
+    assert binary.method == "exact linear SHAP" and binary.scale.startswith("log-odds of 'low'")
+    log_odds = 0.0
+    for share, fold, X in _members(load_best_model(planted_jobs["linear-binary"])):
+        probability = fold.predict_proba(X)[:, 1]
+        log_odds = log_odds + share * np.log(probability / (1 - probability))
+    assert np.abs(binary.explained - log_odds).max() < 1e-9
 
 
 def test_sampled_attributions_add_up_to_the_prediction(planted_jobs):
@@ -177,7 +204,7 @@ def test_sampled_attributions_add_up_to_the_prediction(planted_jobs):
     assert np.abs(explanation.explained - model.predict_raw(rows)).max() < 1e-9
 
 
-@pytest.mark.parametrize("job", ["xgboost", "mlp", "lightgbm-binary"])
+@pytest.mark.parametrize("job", ["xgboost", "mlp", "lightgbm-binary", "linear-learner", "forest-binary"])
 def test_the_planted_column_ranks_first_and_noise_gets_next_to_nothing(planted_jobs, job):
     explanation = explain(planted_jobs[job], _planted(200, seed=3).drop(columns="y"))
     importance = pd.Series(np.abs(explanation.values).mean(axis=0), index=explanation.columns)

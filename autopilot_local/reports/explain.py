@@ -16,7 +16,6 @@ Two explainers, each additive: a row's attributions plus the base value equal wh
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +25,15 @@ from scipy import sparse
 
 from ..config import BINARY, REGRESSION
 from ..ensembling.model import Views, WeightedEnsemble
+from ..linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
 from ..tuning import FoldEnsemble
+from . import treeshap
 
 MAPPING_ROWS = 512  # rows the column mapping is probed on
 PROBE_BACKGROUND = 2000  # training rows added to the probe
 PERMUTATIONS = 2  # one random order and its reverse
 BACKGROUND = 16
+LINEAR_BACKGROUND = 10_000  # training rows whose average linear attributions start from
 
 
 @dataclass
@@ -61,9 +63,9 @@ def explain(model, rows: pd.DataFrame, background: pd.DataFrame | None = None, s
     none. Raises `ValueError` for a sampled explanation without background rows.
     """
     rows = rows[model.feature_columns].reset_index(drop=True)
-    exact = exact_explanation(model, rows, background)
-    if exact is not None:
-        return exact
+    explainer = exact_explainer(model, background, rows)
+    if explainer is not None:
+        return explainer(rows)
     if background is None or len(background) == 0:
         raise ValueError("this model is explained by sampling, which needs background rows")
     background = background[model.feature_columns].sample(n=min(BACKGROUND, len(background)), random_state=seed)
@@ -94,49 +96,84 @@ def explain_job(job_dir, rows: pd.DataFrame, seed: int = 0) -> Explanation:
 # --- exact --------------------------------------------------------------------------------------------------------
 
 
-def exact_explanation(model, rows: pd.DataFrame, background: pd.DataFrame | None = None) -> Explanation | None:
-    """The exact TreeSHAP explanation, or None where the model is not explained exactly.
+class ExactExplainer:
+    """The exact explainer of one model, ready for any rows: every model inside as a `treeshap.Forest` or linear
+    weights, and for each feature view the original column of each transformed one (and, for linear models, the
+    average transformed training row)."""
 
-    Which original column each transformed one comes from is probed on the rows and on ``background`` (the
-    training rows): a one-hot column of a category no explained row has still carries an attribution.
+    def __init__(self, model, parts: list, scale: str, origins: dict, averages: dict):
+        self.model, self.parts, self.origins, self.averages = model, parts, origins, averages
+        self.method = "exact " + " and ".join(sorted(
+            {"TreeSHAP" if isinstance(part, treeshap.Forest) else "linear SHAP" for _, part in parts}))
+        if model.problem_type == REGRESSION:
+            self.scale = "predicted value"
+        else:
+            label = repr(str(model.classes_[1]))
+            self.scale = f"{scale} of {label} (the {'trees' if scale == 'probability' else 'models'}' average)"
+
+    def __call__(self, rows: pd.DataFrame) -> Explanation:
+        columns = list(self.model.feature_columns)
+        transformed = self.model.transform(rows[columns])  # once: every fold model reads the same matrices
+        matrices = transformed if isinstance(self.model.feature_transform, Views) else {None: transformed}
+        values = np.zeros((len(rows), len(columns) + 1))  # the last column stays 0: see `exact_explainer`
+        base = 0.0
+        for view, part in self.parts:
+            if isinstance(part, treeshap.Forest):
+                attributions, expected = treeshap.shap_values(part, matrices[view], self.origins[view],
+                                                              len(columns) + 1)
+            else:
+                attributions, expected = _linear_shap(part, matrices[view], self.averages[view], self.origins[view],
+                                                      len(columns) + 1)
+            values += attributions
+            base += expected
+        return Explanation(columns, values[:, :-1], np.full(len(rows), base), self.scale, self.method)
+
+
+def exact_explainer(model, background: pd.DataFrame | None = None,
+                    rows: pd.DataFrame | None = None) -> ExactExplainer | None:
+    """The model's `ExactExplainer`, or None where it is not explained exactly.
+
+    Which original column each transformed one comes from is probed on ``background`` (the training rows) and
+    on ``rows`` (those to be explained, if known): a one-hot column of a category no explained row has still
+    carries an attribution. Linear models need ``background``: their attributions are measured from its average.
     """
-    parts = _tree_parts(model) if model.problem_type in (REGRESSION, BINARY) else None
-    if parts is None:
+    found = _exact_parts(model, background is not None)
+    if found is None:
         return None
-    rows = rows[model.feature_columns].reset_index(drop=True)
-    probe, pool = rows.iloc[:MAPPING_ROWS], rows
-    if background is not None:
-        background = background[model.feature_columns]
-        extra = background.sample(n=min(PROBE_BACKGROUND, len(background)), random_state=0)
-        probe = pd.concat([probe, extra], ignore_index=True)
-        pool = pd.concat([rows, background], ignore_index=True)
-    transformed = model.transform(rows)  # once: every fold model reads the same matrices
-    matrices = transformed if isinstance(model.feature_transform, Views) else {None: transformed}
-    values = np.zeros((len(rows), len(model.feature_columns)))
-    base = 0.0
-    origins_by_view: dict = {}
-    for view, weight, estimator in parts:
-        X = matrices[view]
-        if view not in origins_by_view:
-            transform = model.feature_transform.transforms[view] if view else model.feature_transform
-            origins_by_view[view] = _mapped(transform, probe, pool, model.feature_columns)
-        origin = origins_by_view[view]
+    parts, scale = found
+    columns = list(model.feature_columns)
+    known = [frame[columns].reset_index(drop=True) for frame in (rows, background) if frame is not None]
+    probe = pd.concat([known[0].iloc[:MAPPING_ROWS]] + (
+        [background[columns].sample(n=min(PROBE_BACKGROUND, len(background)), random_state=0)]
+        if rows is not None and background is not None else []), ignore_index=True)
+    pool = pd.concat(known, ignore_index=True)
+    origins: dict = {}
+    averages: dict = {}
+    for view, part in parts:
+        transform = model.feature_transform.transforms[view] if view else model.feature_transform
+        if view not in origins:
+            origins[view] = _mapped(transform, probe, pool, columns)
+        origin = origins[view]
         if origin is None:
             return None
-        contributions = _contributions(estimator, X)
-        base += weight * float(contributions[0, -1])
-        grouped = np.zeros((len(rows), len(model.feature_columns) + 1))  # the last: unattributed columns
-        np.add.at(grouped.T, origin, contributions[:, :-1].T)
-        if np.abs(grouped[:, -1]).max(initial=0.0) > 0:
-            return None  # a column moved by no original column carries weight: no exact grouping
-        values += weight * grouped[:, :-1]
-    label = str(model.classes_[1]) if model.problem_type == BINARY else ""
-    scale = "predicted value" if model.problem_type == REGRESSION else f"log-odds of {label!r} (the models' average)"
-    return Explanation(list(model.feature_columns), values, np.full(len(rows), base), scale, "exact TreeSHAP")
+        if isinstance(part, treeshap.Forest):
+            used = np.unique(part.feature[part.feature >= 0])
+        else:
+            used = np.flatnonzero(part[0])
+            if view not in averages:
+                averages[view] = _average(transform, background)
+        if np.any(origin[used] == len(columns)):
+            return None  # the model uses a column no original column was seen to move: no exact grouping
+    return ExactExplainer(model, parts, scale, origins, averages)
 
 
-def _tree_parts(model) -> list | None:
-    """(view, weight, fitted booster) for every model inside, or None if one is not gradient boosting."""
+def _exact_parts(model, has_background: bool) -> tuple[list, str] | None:
+    """(view, `treeshap.Forest` or linear (weights, bias)) for every model inside, each weighted by its share of
+    the prediction, and the scale they add up on; None if one is neither a tree model nor linear, stacks on other
+    models, or does not add up on the same scale as the rest: boosting and linear models on the log-odds, forests
+    on the probability (for regression, every one on the value)."""
+    if model.problem_type not in (REGRESSION, BINARY):
+        return None
     estimator = model.estimator
     if isinstance(estimator, FoldEnsemble):
         members = [(None, 1.0, estimator)]
@@ -149,31 +186,63 @@ def _tree_parts(model) -> list | None:
             members.append((view, weight, bagged))
     else:
         return None
-    parts = []
+    parts, scales = [], set()
     for view, weight, bagged in members:
         for fold_model in bagged.models:
-            booster = getattr(fold_model, "estimator", fold_model)  # a PresentClassesClassifier wraps XGBoost
-            if type(booster).__module__.split(".")[0] not in ("xgboost", "lightgbm"):
+            fitted = getattr(fold_model, "estimator", fold_model)  # a PresentClassesClassifier wraps XGBoost
+            share = weight / len(bagged.models)
+            part = treeshap.forest_of(fitted, share)
+            if part is None:
+                part = _linear(fitted, model.problem_type, share) if has_background else None
+            if part is None:
                 return None
-            if len(getattr(booster, "classes_", ())) > 2:
-                return None
-            parts.append((view, weight / len(bagged.models), booster))
-    return parts
+            parts.append((view, part))
+            forest = type(fitted).__module__.startswith(("sklearn.ensemble", "sklearn.tree"))
+            scales.add("probability" if forest else "log-odds")
+    if model.problem_type == BINARY and len(scales) > 1:
+        return None
+    return parts, scales.pop()
 
 
-def _contributions(booster, X) -> np.ndarray:
-    """TreeSHAP values (the bias last) on the booster's raw output, at the iteration it predicts with."""
-    cores = os.cpu_count() or 1  # the model was fitted on one thread, beside others; explaining, it has them all
-    if type(booster).__module__.startswith("xgboost"):
-        import xgboost
+def _linear(estimator, problem_type: str, share: float) -> tuple[np.ndarray, float] | None:
+    """(weights, bias) of a linear model's output on the explained scale, times ``share``; None if not linear."""
+    coef, intercept = getattr(estimator, "coef_", None), getattr(estimator, "intercept_", None)
+    if coef is None or intercept is None or not hasattr(estimator, "fit"):
+        return None
+    coef, intercept = np.atleast_2d(np.asarray(coef, dtype=float)), np.atleast_1d(np.asarray(intercept, float))
+    if isinstance(estimator, LinearLearnerRegressor):  # fitted on the standardised label
+        weights = coef[:, 0] * estimator.label_scale_
+        bias = intercept[0] * estimator.label_scale_ + estimator.label_mean_
+    elif isinstance(estimator, LinearLearnerClassifier):  # two softmax outputs: the log-odds is their difference
+        if len(estimator.classes_) != 2:
+            return None
+        weights, bias = coef[:, 1] - coef[:, 0], intercept[1] - intercept[0]
+    elif problem_type == REGRESSION or (coef.shape[0] == 1 and len(getattr(estimator, "classes_", ())) == 2):
+        if coef.shape[0] != 1 or not hasattr(estimator, "predict") or hasattr(estimator, "n_layers_"):
+            return None
+        weights, bias = coef[0], intercept[0]
+    else:
+        return None
+    return weights * share, float(bias) * share
 
-        best = getattr(booster, "best_iteration", None)
-        ranges = {"iteration_range": (0, best + 1)} if best is not None else {}
-        booster.get_booster().set_param({"nthread": cores})
-        values = booster.get_booster().predict(xgboost.DMatrix(X, nthread=cores), pred_contribs=True, **ranges)
-        return np.asarray(values, dtype=float)
-    values = booster.predict(X, pred_contrib=True, num_threads=cores)
-    return np.asarray(values.toarray() if sparse.issparse(values) else values, dtype=float)
+
+def _average(transform, background: pd.DataFrame) -> np.ndarray:
+    """The average transformed training row, what linear attributions are measured from."""
+    sample = background.sample(n=min(LINEAR_BACKGROUND, len(background)), random_state=0)
+    return np.asarray(transform.transform(sample).mean(axis=0), dtype=float).ravel()
+
+
+def _linear_shap(part, X, average: np.ndarray, origin: np.ndarray, n_out: int) -> tuple[np.ndarray, float]:
+    """Exact SHAP of a linear model: weight x (value - average), summed into the output columns."""
+    weights, bias = part
+    grouping = sparse.csr_matrix((np.ones(len(origin)), (np.arange(len(origin)), origin)),
+                                 shape=(len(origin), n_out))
+    if sparse.issparse(X):
+        values = (sparse.csr_matrix(X).multiply(weights) @ grouping).toarray()
+    else:
+        values = np.asarray((np.asarray(X, dtype=float) * weights) @ grouping)
+    values = values - (weights * average) @ grouping
+    return values, bias + float(weights @ average)
 
 
 def _mapped(transform, probe: pd.DataFrame, pool: pd.DataFrame, columns: list) -> np.ndarray | None:

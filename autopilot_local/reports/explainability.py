@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..notebooks.report_views import Figure
 from ..parsing import coerce_numeric
-from .explain import BACKGROUND, PERMUTATIONS, Explanation, exact_explanation, explain
+from .explain import BACKGROUND, PERMUTATIONS, Explanation, exact_explainer, explain
 from .performance import PAGE_STYLE, new_axes
 
 TOP_BARS = 15
@@ -33,13 +33,16 @@ def explain_sample(model, features: pd.DataFrame, seed: int = 0, seconds: float 
     1,000) as take about ``seconds``; (None, reason) where even a few rows would take far longer (a sampled
     explanation asks the model twice per column: thousands of columns cost minutes)."""
     rows = features.sample(n=min(MAX_ROWS, len(features)), random_state=seed).reset_index(drop=True)
-    started = time.perf_counter()
-    exact = exact_explanation(model, rows.head(MIN_ROWS), features)  # deep trees: milliseconds a row
-    if exact is not None:
-        per_row = (time.perf_counter() - started) / MIN_ROWS
+    explainer = exact_explainer(model, features, rows)
+    if explainer is not None:
+        started = time.perf_counter()
+        exact = explainer(rows.head(MIN_ROWS))
+        per_row = (time.perf_counter() - started) / MIN_ROWS  # deep trees: a millisecond a row
         affordable = min(len(rows), max(MIN_ROWS, int(seconds / per_row)))
+        if affordable == MIN_ROWS:
+            return exact, rows.head(MIN_ROWS)
         rows = rows.head(affordable)
-        return (exact if affordable == MIN_ROWS else exact_explanation(model, rows, features)), rows
+        return explainer(rows), rows
     probe = rows.head(PROBE_ROWS)
     started = time.perf_counter()
     model.predict_raw(probe)
