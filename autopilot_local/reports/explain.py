@@ -2,12 +2,13 @@
 
 Two explainers, each additive: a row's attributions plus the base value equal what is explained for that row.
 
-- **Exact** (TreeSHAP, path-dependent): where every model inside is gradient boosting (XGBoost, LightGBM) on
-  columns that each come from one original column. The libraries' own TreeSHAP gives each transformed column's
-  attribution; an original column's is the sum over the columns made from it, found by changing one original
-  column at a time and seeing which transformed columns move. Bagged and weighted models are averages, so their
-  attributions are the same averages. It explains the raw output: the value for regression, the log-odds of the
-  positive class (the models' average) for binary classification.
+- **Exact**, where every model inside is a tree model (XGBoost, LightGBM, scikit-learn forests) or linear, none
+  stacked on others. Trees get path-dependent TreeSHAP (`treeshap`), linear models weight x (value - training
+  average). Each transformed column's attribution goes to the original column it is made from, found by changing
+  one original column at a time and seeing which transformed columns move. Bagged and weighted models are
+  averages, so their attributions are the same averages. It explains the value for regression; for binary
+  classification the log-odds of the positive class (the models' average) of boosting and linear models, or the
+  positive class's probability of forests.
 - **Sampled** (permutation SHAP) for any other model: for random orders of the columns (each with its reverse)
   and rows of a background sample, the columns of a row are switched from the background's values to the row's
   one at a time, and each switch's change in the prediction is that column's share. It explains the value, the
