@@ -165,7 +165,10 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
             "Value": trial.objective,
             "StandardMetricName": objective,
         }
-        document["CandidateProperties"] = {"CandidateMetrics": _candidate_metrics(trial.metrics)}
+        document["CandidateProperties"] = {
+            "CandidateMetrics": _candidate_metrics(trial.metrics, "Validation")
+            + _candidate_metrics(trial.train_metrics, "Train")
+        }
         if reported:
             document["CandidateProperties"]["CandidateArtifactLocations"] = {
                 "Explainability": str(folder.explainability(name).resolve()),
@@ -189,12 +192,13 @@ def _ensemble_steps(folder: JobFolder, candidate_name: str) -> list[dict]:
                    ("TrainingJob", "training-job", candidate_name)))
 
 
-def _candidate_metrics(metrics: dict) -> list[dict]:
-    """CandidateMetrics as AWS types them: MetricName only for the objective metrics (its enum has no LogLoss,
-    which StandardMetricName alone names), and no value JSON cannot carry (an AUC of NaN)."""
+def _candidate_metrics(metrics: dict, scored_on: str) -> list[dict]:
+    """CandidateMetrics of one set ("Validation" or "Train") as AWS types them: MetricName only for the objective
+    metrics (its enum has no LogLoss, which StandardMetricName alone names), and no value JSON cannot carry (an
+    AUC of NaN)."""
     return [
         ({"MetricName": metric} if metric in OBJECTIVE_METRICS else {})
-        | {"StandardMetricName": metric, "Value": value, "Set": "Validation"}
+        | {"StandardMetricName": metric, "Value": value, "Set": scored_on}
         for metric, value in metrics.items()
         if math.isfinite(value)
     ]

@@ -78,6 +78,7 @@ class TrialResult:
     objective: float | None = None
     fold_objectives: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)  # every reported metric on the validation predictions
+    train_metrics: dict = field(default_factory=dict)  # the same on the rows the models were fitted on
     failure_reason: str = ""
     started: float = 0.0
     ended: float = 0.0
@@ -125,6 +126,19 @@ class FoldEnsemble:
 
     def predict_raw(self, X) -> np.ndarray:
         return np.mean([predict_raw(m, X, self.problem_type, self.n_classes) for m in self.models], axis=0)
+
+
+def in_fold_prediction(models: list, fit_rows: list, X, problem_type: str, n_classes: int) -> np.ndarray:
+    """Each training row's prediction by the models fitted on it, averaged: what the train metrics score, the
+    in-sample counterpart of the out-of-fold prediction."""
+    total, count = None, np.zeros(X.shape[0])
+    for model, rows in zip(models, fit_rows):
+        part = predict_raw(model, X[rows], problem_type, n_classes)
+        if total is None:
+            total = np.zeros((X.shape[0],) + part.shape[1:])
+        total[rows] += part
+        count[rows] += 1
+    return total / count.reshape((-1,) + (1,) * (total.ndim - 1))
 
 
 def signature(matrices) -> list:
@@ -441,7 +455,7 @@ def _decode(stored: dict) -> tuple[str, dict]:
     return candidate, {k[len(prefix):]: v for k, v in stored.items() if k.startswith(prefix)}
 
 
-_RECORDED = ("status", "failure_reason", "metrics", "fold_objectives", "started", "ended")
+_RECORDED = ("status", "failure_reason", "metrics", "train_metrics", "fold_objectives", "started", "ended")
 
 
 def _result_of(frozen: optuna.trial.FrozenTrial, candidate: str, params: dict) -> TrialResult:
@@ -595,21 +609,25 @@ def _evaluate(matrices, candidate: str, params: dict, plan: DataPlan, settings: 
                 fold_objectives.append(score(settings.objective, plan.y_train[score_index], fold_prediction))
                 models.append(model)
             y_scored = plan.y_train
+            fit_rows = [fit_index for fit_index, _ in plan.folds]
         else:
             model = _fit(algorithm, train, plan.y_train, params, plan, settings, (valid, plan.y_valid))
             prediction = predict_raw(model, valid, settings.problem_type, plan.n_classes)
             models.append(model)
             y_scored = plan.y_valid
+            fit_rows = [np.arange(len(plan.y_train))]
         if not np.all(np.isfinite(prediction)):
             raise FloatingPointError("the model's predictions are not finite (diverged)")
         metrics = all_scores(settings.problem_type, y_scored, prediction)
+        inside = in_fold_prediction(models, fit_rows, train, settings.problem_type, plan.n_classes)
+        train_metrics = all_scores(settings.problem_type, plan.y_train, inside)
     except Exception as error:
         result = TrialResult(0, candidate, params, FAILED, failure_reason=error_text(error),
                              started=started, ended=time.time())
         return result, None
     objective = metrics[settings.objective]
     result = TrialResult(0, candidate, params, COMPLETED, objective=objective, fold_objectives=fold_objectives,
-                         metrics=metrics, started=started, ended=time.time())
+                         metrics=metrics, train_metrics=train_metrics, started=started, ended=time.time())
     if not settings.better(objective, best_value):
         return result, None  # only a trial that may become the best ships its models back
     return result, FoldEnsemble(models, settings.problem_type, plan.n_classes)

@@ -113,6 +113,37 @@ def test_a_regression_job_with_a_validation_file_reports_on_it(tmp_path):
     assert _metrics(report)["MSE"] == best["FinalAutoMLJobObjectiveMetric"]["Value"]
     assert json.dumps(report, allow_nan=False)  # plain JSON: no NaN
     assert pd.notna(report["residuals"]["standard_deviation"])
+    train_mse = _candidate_metric(best, "MSE", "Train")  # the one model's error on the rows it was fitted on
+    model = load_best_model(config.job_dir)
+    frame = regression_frame(n=600)
+    assert train_mse == pytest.approx(skm.mean_squared_error(frame["price"], model.predict(frame)), rel=1e-6)
+
+
+def _candidate_metric(candidate: dict, name: str, scored_on: str) -> float:
+    (value,) = [m["Value"] for m in candidate["CandidateProperties"]["CandidateMetrics"]
+                if m["StandardMetricName"] == name and m["Set"] == scored_on]
+    return value
+
+
+@pytest.mark.parametrize("mode", ["HYPERPARAMETER_TUNING", "ENSEMBLING"])
+def test_every_candidate_reports_train_and_validation_metrics(tmp_path, mode):
+    """Train metrics score each row by the models fitted on it: better than out of fold, where a model
+    never saw the row."""
+    path = tmp_path / "homes.csv"
+    regression_frame(n=500).to_csv(path, index=False)
+    config = JobConfig(data=str(path), target="price", output_dir=str(tmp_path / "jobs"), job_name="homes",
+                       mode=mode, algorithms=("xgboost",), max_candidates=3, seed=0)
+    run_job(config)
+    candidates = read_json(JobFolder(config.job_dir, config.job_name).candidates_json)["Candidates"]
+    assert candidates
+    for candidate in candidates:
+        metrics = candidate["CandidateProperties"]["CandidateMetrics"]
+        assert {m["Set"] for m in metrics} == {"Train", "Validation"}
+        assert {m["StandardMetricName"] for m in metrics if m["Set"] == "Train"} == \
+            {m["StandardMetricName"] for m in metrics if m["Set"] == "Validation"}
+        validation = _candidate_metric(candidate, "MSE", "Validation")
+        assert validation == candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
+        assert _candidate_metric(candidate, "MSE", "Train") < validation
 
 
 def _planted(n: int = 800, seed: int = 0) -> pd.DataFrame:

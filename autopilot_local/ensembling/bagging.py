@@ -12,15 +12,16 @@ from scipy import sparse
 
 from ..algorithms import PresentClassesClassifier, predict_raw
 from ..config import REGRESSION
-from ..tuning import FoldEnsemble
+from ..tuning import FoldEnsemble, in_fold_prediction
 from .families import GBM_PATIENCE, Family
 
 DENSE_LIMIT = 2**30  # bytes: forests need dense rows; a larger matrix is refused rather than swapped
 
 
 def fit_bagged(family: Family, config: dict, X, y: np.ndarray, sample_weight: np.ndarray | None, folds: list,
-               problem_type: str, n_classes: int, seed: int) -> tuple[FoldEnsemble, np.ndarray]:
-    """The bagged model (its predictions average the fold models) and its out-of-fold predictions."""
+               problem_type: str, n_classes: int, seed: int) -> tuple[FoldEnsemble, np.ndarray, np.ndarray]:
+    """The bagged model (its predictions average the fold models), its out-of-fold predictions, and its in-fold
+    ones (each row's by the models fitted on it, what train metrics score)."""
     if family.out_of_bag:
         return _fit_forest(family, config, X, y, sample_weight, problem_type, n_classes, seed)
     models, oof = [], None
@@ -36,7 +37,8 @@ def fit_bagged(family: Family, config: dict, X, y: np.ndarray, sample_weight: np
             oof = np.zeros((len(y),) + prediction.shape[1:])
         oof[held_rows] = prediction
         models.append(estimator)
-    return FoldEnsemble(models, problem_type, n_classes), oof
+    inside = in_fold_prediction(models, [fit_rows for fit_rows, _ in folds], X, problem_type, n_classes)
+    return FoldEnsemble(models, problem_type, n_classes), oof, inside
 
 
 def _fit(family: Family, estimator, X, y, weights, held) -> None:
@@ -70,7 +72,8 @@ def _fit_forest(family, config, X, y, sample_weight, problem_type, n_classes, se
     never_left_out = ~np.isfinite(oof).all(axis=tuple(range(1, oof.ndim)))
     if never_left_out.any():  # in every bootstrap sample: the average of the other rows' predictions stands in
         oof[never_left_out] = np.nanmean(oof[~never_left_out], axis=0)
-    return FoldEnsemble([_DenseInput(estimator)], problem_type, n_classes), oof
+    bagged = FoldEnsemble([_DenseInput(estimator)], problem_type, n_classes)
+    return bagged, oof, bagged.predict_raw(X)
 
 
 def _dense(X):

@@ -76,6 +76,7 @@ class ModelResult:
     status: str
     objective: float | None = None
     metrics: dict = field(default_factory=dict)
+    train_metrics: dict = field(default_factory=dict)  # on the in-fold predictions
     fold_objectives: list = field(default_factory=list)
     failure_reason: str = ""
     started: float = 0.0
@@ -127,12 +128,13 @@ class Data:
 
 @dataclass
 class Fitted:
-    """A finished base model: its result, its bagged model and its predictions (out-of-fold, validation)."""
+    """A finished base model: its result, its bagged model and its predictions (out-of-fold, validation, in-fold)."""
 
     result: ModelResult
     model: object
     oof: np.ndarray
     valid: np.ndarray | None = None
+    inside: np.ndarray | None = None
 
 
 @dataclass
@@ -257,9 +259,9 @@ class _Runner:
     def _finish(self, spec: ModelSpec, outcome) -> None:
         kind, value = outcome
         if kind == "done":
-            model, oof, valid, result_fields = value
+            model, oof, valid, inside, result_fields = value
             result = self._result(spec, COMPLETED, **result_fields)
-            self._record(Fitted(result, model, oof, valid))
+            self._record(Fitted(result, model, oof, valid, inside))
             return
         if kind == "limit":
             reason = f"exceeded MaxRuntimePerTrainingJobInSeconds ({self.settings.per_model_limit:g} s)"
@@ -330,10 +332,14 @@ class _Runner:
         else:  # scored on the validation file
             prediction, y, w = blend([m.valid for m in members], weights), data.y_valid, data.valid_weight
         metrics = all_scores(self.settings.problem_type, y, prediction, w)
+        train_metrics = {}
+        if all(m.inside is not None for m in members):  # base models saved before train metrics have none
+            train_metrics = all_scores(self.settings.problem_type, data.y, blend([m.inside for m in members], weights),
+                                       data.sample_weight)
         return ModelResult(
             number=number, name=name, algorithm=ENSEMBLE, dpp="", level=int(name[-1]), hyperparameters={},
-            status=COMPLETED, objective=metrics[self.settings.objective], metrics=metrics, started=started,
-            ended=time.time(),
+            status=COMPLETED, objective=metrics[self.settings.objective], metrics=metrics,
+            train_metrics=train_metrics, started=started, ended=time.time(),
             members={m.result.name: float(w) for m, w in zip(members, weights) if w > 0},
         )
 
@@ -357,8 +363,8 @@ def _fit_model(spec: ModelSpec, stacked: list, settings: Settings):
         X = stack_features(X, [f.oof for f in stacked], settings.problem_type)
         if X_valid is not None:
             X_valid = stack_features(X_valid, [f.valid for f in stacked], settings.problem_type)
-    model, oof = fit_bagged(family, spec.config, X, data.y, data.sample_weight, data.folds,
-                            settings.problem_type, settings.n_classes, settings.seed)
+    model, oof, inside = fit_bagged(family, spec.config, X, data.y, data.sample_weight, data.folds,
+                                    settings.problem_type, settings.n_classes, settings.seed)
     valid = model.predict_raw(X_valid) if X_valid is not None else None
     if not np.all(np.isfinite(oof)):
         raise FloatingPointError("the model's predictions are not finite (diverged)")
@@ -370,5 +376,6 @@ def _fit_model(spec: ModelSpec, stacked: list, settings: Settings):
         score(settings.objective, data.y[rows], oof[rows], weight[rows]) for _, rows in data.folds
     ]
     fields = {"objective": metrics[settings.objective], "metrics": metrics, "fold_objectives": fold_objectives,
+              "train_metrics": all_scores(settings.problem_type, data.y, inside, data.sample_weight),
               "ended": time.time()}
-    return model, oof, valid, fields
+    return model, oof, valid, inside, fields
