@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import math
+import re
 import shutil
 import tokenize
 from html.parser import HTMLParser
@@ -155,6 +156,7 @@ def test_candidate_notebook_reproduces_the_jobs_leaderboard(regression_job):
     executed = _execute(_notebook(regression_job, CANDIDATE), [PROBE])
     assert _files(regression_job.job_dir) == before  # the notebook writes nothing
     _assert_reproduced(regression_job, executed)
+    _assert_reports_linked(regression_job.job_dir, executed)
 
 
 def test_classification_notebooks_execute_and_reproduce(classification_job):
@@ -173,10 +175,33 @@ def test_notebooks_still_run_after_the_job_folder_moves(classification_job, tmp_
     try:
         notebooks = next(moved.glob("sagemaker-automl-candidates/*/notebooks"))
         _execute(notebooks / EXPLORATION)
-        printed = _printed(_execute(notebooks / CANDIDATE, [PROBE]))
-        assert "Same candidates in the same order as the job: yes" in printed
+        executed = _execute(notebooks / CANDIDATE, [PROBE])
+        assert "Same candidates in the same order as the job: yes" in _printed(executed)
+        _assert_reports_linked(moved, executed)
     finally:
         parked.rename(classification_job.job_dir)
+
+
+def _links(notebook) -> list[str]:
+    """The relative link targets in the notebook's Markdown cells and Markdown outputs."""
+    texts = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    texts += [o.data["text/markdown"] for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+              if "text/markdown" in o.get("data", {})]
+    return [link for text in texts for link in re.findall(r"\]\(([^)#][^)]*)\)", text)]
+
+
+def _assert_reports_linked(job_dir: Path, candidate_notebook) -> None:
+    """Both notebooks link the reports' folders, and the candidate notebook the best candidate's pages."""
+    notebooks = next(job_dir.glob("sagemaker-automl-candidates/*/notebooks"))
+    best = json.loads((job_dir / "job.json").read_text())["BestCandidate"]["CandidateName"]
+    for notebook in (nbformat.read(notebooks / EXPLORATION, as_version=4), candidate_notebook):
+        folders = [(notebooks / link).resolve() for link in _links(notebook) if link.endswith("/")]
+        assert folders == [job_dir.resolve() / "documentation" / kind for kind in ("model_insights", "explainability")]
+        assert all((folder / best / "report.html").exists() for folder in folders)
+    pages = [(notebooks / link).resolve() for link in _links(candidate_notebook) if link.endswith("report.html")]
+    assert pages == [job_dir.resolve() / "documentation" / kind / best / "report.html"
+                     for kind in ("explainability", "model_insights")]
+    assert all(page.exists() for page in pages)
 
 
 def _assert_reproduced(config: JobConfig, executed) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 TEMPLATES = "autopilot_local.templates"
 CELL_MARKERS = {"# %% [markdown]": "markdown", "# %% [code]": "code"}
 _LINE_WIDTH = 100
+JOB_ROOT = "../../.."  # the job folder, seen from <job>/sagemaker-automl-candidates/<processing job>/notebooks/
 
 # Characters Markdown (CommonMark, GitHub, MathJax) would read as syntax; written as numeric character references,
 # which every renderer shows as the character itself. Newlines become references too, so a value never starts a
@@ -103,6 +104,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(py=py, md=md, percent=_percent)
+    env.globals["job_root"] = trusted(JOB_ROOT)
     return env
 
 
