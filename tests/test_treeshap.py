@@ -11,6 +11,7 @@ import pytest
 import xgboost
 from scipy import sparse
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeRegressor
 
 from autopilot_local.reports import treeshap
 
@@ -162,3 +163,7 @@ def test_models_it_does_not_read_are_refused():
     three = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     assert treeshap.forest_of(xgboost.XGBClassifier(n_estimators=3).fit(X, three)) is None
     assert treeshap.forest_of(xgboost.XGBRegressor(n_estimators=3, booster="gblinear").fit(X, y)) is None
+    x = np.arange(200.0).reshape(-1, 1)
+    chain = DecisionTreeRegressor(random_state=0).fit(x, 2.0 ** np.arange(200))  # each split peels off the top rows
+    assert chain.get_depth() > treeshap.MAX_PATH_FEATURES  # deeper than a row's bit pattern holds
+    assert treeshap.forest_of(chain) is None

@@ -24,7 +24,7 @@ from scipy import sparse
 
 NAN_DEFAULT, NAN_AS_ZERO, ZERO_DEFAULT = 0, 1, 2  # how a split treats a missing value (LightGBM's three kinds)
 TABLE_DEPTH = 12  # leaves that split on more distinct features compute each row's shares without a table
-MAX_PATH_FEATURES = 62  # a row's pattern is an int64 bit mask
+MAX_PATH_FEATURES = 62  # a row's pattern is an int64 bit mask: deeper trees are not explained exactly
 
 
 @dataclass
@@ -61,8 +61,6 @@ def shap_values(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple[np.n
                                 forest.threshold, forest.left, forest.right, forest.default_left.astype(np.bool_),
                                 forest.missing.astype(np.int64), forest.cover, forest.value,
                                 forest.starts, bounds, forest.strict)
-    if not np.all(np.isfinite(expected)):
-        raise ValueError(f"a tree's path splits on more than {MAX_PATH_FEATURES} distinct features")
     return values, float(expected.sum()) + forest.offset
 
 
@@ -202,7 +200,8 @@ def _sklearn(model, weight: float) -> Forest | None:
     return _joined(parts, 0.0, strict=False, float32=True, sparse_missing=False)
 
 
-def _joined(parts: list[dict], offset: float, **rules) -> Forest:
+def _joined(parts: list[dict], offset: float, **rules) -> Forest | None:
+    """One `Forest` of the trees' node arrays, or None where a tree is deeper than a row's bit pattern can hold."""
     sizes = np.array([len(p["feature"]) for p in parts], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -213,6 +212,12 @@ def _joined(parts: list[dict], offset: float, **rules) -> Forest:
     nodes = np.arange(len(shift))
     if np.any(joined["left"][inner] <= nodes[inner]) or np.any(joined["right"][inner] <= nodes[inner]):
         raise ValueError("a tree's children come before their parent")
+    level, depth = starts[:-1], -1
+    while level.size:  # root to leaves, one level at a time
+        level = np.concatenate([joined["left"][level], joined["right"][level]])
+        level, depth = level[level >= 0], depth + 1
+    if depth > MAX_PATH_FEATURES:
+        return None
     return Forest(**joined, starts=starts, offset=offset, **rules)
 
 
@@ -262,7 +267,7 @@ def _shares(k, pattern, r, v, w, poly, dest):
 @numba.njit(cache=True)
 def _tree(X, out, origin, feature, threshold, left, right, default_left, missing, cover, value, start, stop, strict,
           weights):
-    """Adds one tree's attributions to ``out`` and returns its expected value (NaN: too many path features)."""
+    """Adds one tree's attributions to ``out`` and returns its expected value."""
     n = stop - start
     parent = np.full(n, -1, np.int64)
     depth = np.zeros(n, np.int64)
@@ -299,8 +304,6 @@ def _tree(X, out, origin, feature, threshold, left, right, default_left, missing
             slot[above] = j
             parent_cover = cover[start + above]
             leaf_r[li, j] *= cover[start + child] / parent_cover if parent_cover > 0 else 0.0
-        if k > MAX_PATH_FEATURES:
-            return np.nan
         leaf_k[li] = k
         share = value[start + leaves[li]]
         for j in range(k):
