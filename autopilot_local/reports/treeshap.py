@@ -58,8 +58,8 @@ def shap_values(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple[np.n
     chunks = max(1, min(numba.get_num_threads(), len(forest.starts) - 1))
     bounds = np.linspace(0, len(forest.starts) - 1, chunks + 1).astype(np.int64)
     values, expected = _explain(dense, np.asarray(origin, dtype=np.int64)[used], n_out, feature,
-                                forest.threshold, forest.left, forest.right, forest.default_left.astype(np.bool_),
-                                forest.missing.astype(np.int64), forest.cover, forest.value,
+                                forest.threshold, forest.left, forest.right, forest.default_left,
+                                forest.missing, forest.cover, forest.value,
                                 forest.starts, bounds, forest.strict)
     return values, float(expected.sum()) + forest.offset
 
@@ -71,7 +71,7 @@ def predict(forest: Forest, X) -> np.ndarray:
     if forest.float32:
         dense = dense.astype(np.float32).astype(np.float64)
     return _predict(dense, forest.feature, forest.threshold, forest.left, forest.right,
-                    forest.default_left.astype(np.bool_), forest.missing.astype(np.int64), forest.value,
+                    forest.default_left, forest.missing, forest.value,
                     forest.starts, forest.strict) + forest.offset
 
 
@@ -79,7 +79,7 @@ def _dense_columns(X, columns: np.ndarray, sparse_missing: bool) -> np.ndarray:
     if not sparse.issparse(X):
         return np.ascontiguousarray(np.asarray(X, dtype=np.float64)[:, columns])
     part = sparse.csc_matrix(X[:, columns], dtype=np.float64)
-    dense = part.toarray()
+    dense = part.toarray(order="C")  # one memory layout: one compiled signature
     if sparse_missing:  # stored entries keep their value, explicit zeros included; the rest are missing
         stored = sparse.csc_matrix((np.ones_like(part.data), part.indices, part.indptr), shape=part.shape)
         dense[stored.toarray() == 0] = np.nan
@@ -119,16 +119,14 @@ def _xgboost(model, weight: float) -> Forest | None:
     base = float(learner["learner_model_param"]["base_score"].strip("[]"))
     parts = []
     for tree in trees:
-        left = np.asarray(tree["left_children"], dtype=np.int64)
+        left = np.asarray(tree["left_children"])
         leaf = left < 0
+        condition = np.asarray(tree["split_conditions"], dtype=np.float32).astype(np.float64)  # a leaf's: its value
         parts.append(dict(
-            feature=np.where(leaf, -1, np.asarray(tree["split_indices"], dtype=np.int64)),
-            threshold=np.asarray(tree["split_conditions"], dtype=np.float32).astype(np.float64),
-            left=left, right=np.asarray(tree["right_children"], dtype=np.int64),
-            default_left=np.asarray(tree["default_left"], dtype=bool),
-            missing=np.full(len(left), NAN_DEFAULT),
-            cover=np.asarray(tree["sum_hessian"], dtype=np.float64),
-            value=np.where(leaf, np.asarray(tree["split_conditions"], dtype=np.float32), 0.0) * weight,
+            feature=np.where(leaf, -1, tree["split_indices"]), threshold=condition,
+            left=left, right=np.asarray(tree["right_children"]), default_left=np.asarray(tree["default_left"]),
+            missing=np.full(len(left), NAN_DEFAULT), cover=np.asarray(tree["sum_hessian"]),
+            value=np.where(leaf, condition, 0.0) * weight,
         ))
     return _joined(parts, weight * _XGBOOST_LINKS[objective](base), strict=True, float32=True, sparse_missing=True)
 
@@ -191,20 +189,23 @@ def _sklearn(model, weight: float) -> Forest | None:
         leaf = tree.children_left < 0
         go_left = getattr(tree, "missing_go_to_left", np.zeros(tree.node_count, dtype=np.uint8))
         parts.append(dict(
-            feature=np.where(leaf, -1, tree.feature).astype(np.int64), threshold=tree.threshold.astype(np.float64),
-            left=tree.children_left.astype(np.int64), right=tree.children_right.astype(np.int64),
-            default_left=np.asarray(go_left, dtype=bool), missing=np.full(tree.node_count, NAN_DEFAULT),
-            cover=tree.weighted_n_node_samples.astype(np.float64),
+            feature=np.where(leaf, -1, tree.feature), threshold=tree.threshold, left=tree.children_left,
+            right=tree.children_right, default_left=np.asarray(go_left), missing=np.full(tree.node_count, NAN_DEFAULT),
+            cover=tree.weighted_n_node_samples,
             value=np.where(leaf, leaf_value, 0.0) * weight / len(trees),
         ))
     return _joined(parts, 0.0, strict=False, float32=True, sparse_missing=False)
+
+
+_DTYPES = dict(feature=np.int64, threshold=np.float64, left=np.int64, right=np.int64, default_left=np.bool_,
+               missing=np.int64, cover=np.float64, value=np.float64)  # one compiled signature for every library
 
 
 def _joined(parts: list[dict], offset: float, **rules) -> Forest | None:
     """One `Forest` of the trees' node arrays, or None where a tree is deeper than a row's bit pattern can hold."""
     sizes = np.array([len(p["feature"]) for p in parts], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    joined = {key: np.concatenate([p[key] for p in parts]).astype(_DTYPES[key]) for key in parts[0]}
     shift = np.repeat(starts[:-1], sizes)
     for key in ("left", "right"):
         joined[key] = np.where(joined[key] >= 0, joined[key] + shift, -1).astype(np.int64)
