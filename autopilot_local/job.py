@@ -452,7 +452,7 @@ class Job:
         )
         model_path = self.folder.candidate_model(model.name, best.dpp, best.algorithm)
         artifacts.dump_model(model_path, model)
-        self._write_reports(data, model, *evaluated)
+        self._write_reports(data, model, best.train_metrics, *evaluated)
         documents = self._write_candidates(data, outcome.trials, outcome.best, model_path)
         self.best = documents[0]
         if outcome.stop_reason == "Stopped":
@@ -517,18 +517,19 @@ class Job:
         )
         model_path = self.folder.ensemble_model(model.name)
         artifacts.dump_model(model_path, model)
-        self._write_reports(data, model, *ensemble_predictions(best, outcome, prepared))
+        self._write_reports(data, model, best.train_metrics, *ensemble_predictions(best, outcome, prepared))
         self.best = self._write_candidates(data, outcome.results, outcome.best, model_path)[0]
         status = "Stopped" if outcome.stop_reason == "Stopped" else "Completed"
         return self._finish(status, outcome.stop_reason if status == "Completed" else "Stopped")
 
-    def _write_reports(self, data: PreparedData, model: CandidateModel, y, prediction, weight, evaluated_on):
+    def _write_reports(self, data: PreparedData, model: CandidateModel, train_metrics: dict, y, prediction, weight,
+                       evaluated_on):
         """The best candidate's model performance report (on its validation predictions) and explainability
         report (SHAP on a sample of the training rows), JSON and HTML, under documentation/."""
         self.set_status("InProgress", "GeneratingModelInsightsReport")
         labels = tuple(getattr(data.label_transform, "classes_", ()))
         report = performance.build(model.name, data.problem_type, data.objective, y, prediction, labels, weight,
-                                   evaluated_on, self.config.seed)
+                                   evaluated_on, self.config.seed, train_metrics)
         folder = self.folder.model_insights(model.name)
         artifacts.write_json(folder / "report.json", report)
         artifacts.write_atomic(folder / "report.html", performance.render_html(report, y, prediction))

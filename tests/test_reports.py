@@ -92,6 +92,7 @@ def test_a_job_reports_its_best_candidates_own_validation_score(tmp_path, mode):
     folder = JobFolder(config.job_dir, config.job_name).model_insights(best["CandidateName"])
     report = read_json(folder / "report.json")
     assert _metrics(report)["F1"] == best["FinalAutoMLJobObjectiveMetric"]["Value"]  # the same predictions
+    assert {m["name"]: m["train_value"] for m in report["metrics"]}["F1"] == _candidate_metric(best, "F1", "Train")
     assert report["job_details"]["rows_evaluated"] == 600
     assert report["job_details"]["evaluated_on"] == "out of fold, 5-fold cross-validation"
     page = (folder / "report.html").read_text(encoding="utf-8")

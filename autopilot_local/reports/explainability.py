@@ -162,9 +162,9 @@ def _dependence(report: dict, explanation: Explanation, rows: pd.DataFrame) -> l
         if np.isfinite(numbers).mean() > 0.5:
             axes.scatter(numbers, shap, s=6, alpha=0.5)
             axes.set(xlabel=_label(column, 50))
-        else:  # categories or text: the most common values, each a strip of its rows' attributions
+        else:  # a few categories, in sorted order, each a strip of its rows' attributions
             text = rows[column].astype(object).where(rows[column].notna(), "(missing)").astype(str)
-            common = text.value_counts().index
+            common = sorted(text.unique())
             for position, value in enumerate(common):
                 chosen = (text == value).to_numpy()
                 axes.scatter(np.full(chosen.sum(), position) + np.random.default_rng(position).uniform(

@@ -32,9 +32,11 @@ figure { display: inline-block; margin: 0 1em 1em 0; }
 
 
 def build(candidate: str, problem_type: str, objective: str, y: np.ndarray, prediction: np.ndarray, labels=(),
-          sample_weight: np.ndarray | None = None, evaluated_on: str = "", seed: int = 0) -> dict:
+          sample_weight: np.ndarray | None = None, evaluated_on: str = "", seed: int = 0,
+          train_metrics: dict | None = None) -> dict:
     """The report as JSON-able data. ``prediction`` is raw model output (values, or one probability column per
-    class in label-code order); ``labels`` are the class labels in that order."""
+    class in label-code order); ``labels`` are the class labels in that order. ``train_metrics``, the candidate's
+    metrics on the rows its models were fitted on, stand beside the evaluated ones: the gap shows overfitting."""
     metrics = all_scores(problem_type, y, prediction, sample_weight)
     spread = _bootstrap(problem_type, y, prediction, sample_weight, seed)
     report = {
@@ -42,6 +44,7 @@ def build(candidate: str, problem_type: str, objective: str, y: np.ndarray, pred
                         "direction": objective_direction(objective), "rows_evaluated": int(len(y)),
                         "evaluated_on": evaluated_on, "weighted": sample_weight is not None},
         "metrics": [{"name": name, "value": _number(value), "standard_deviation": _number(spread[name])}
+                    | ({"train_value": _number(train_metrics[name])} if name in (train_metrics or {}) else {})
                     for name, value in metrics.items()],
     }
     if problem_type == REGRESSION:
@@ -107,12 +110,17 @@ def render_html(report: dict, y: np.ndarray, prediction: np.ndarray) -> str:
     details = report["job_details"]
     rows = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in details.items())
+    trained = any("train_value" in m for m in report["metrics"])
     metric_rows = "".join(
-        f"<tr><td>{html.escape(m['name'])}</td><td>{_shown(m['value'])}</td><td>{_shown(m['standard_deviation'])}</td></tr>"
+        f"<tr><td>{html.escape(m['name'])}</td><td>{_shown(m['value'])}</td><td>{_shown(m['standard_deviation'])}</td>"
+        + (f"<td>{_shown(m.get('train_value'))}</td>" if trained else "") + "</tr>"
         for m in report["metrics"])
     figures = _figures(report, y, prediction)
     images = "".join(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{figure.png}"></figure>'
                      for title, figure in figures)
+    train_note = (", and on the rows the models were fitted on (train: each row by the models that saw it)"
+                  if trained else "")
+    train_heading = "<th>train</th>" if trained else ""
     threshold = (f"<p>Positive class <b>{html.escape(report['labels'][1])}</b> where its probability is above "
                  f"{report['threshold']:g}.</p>" if "threshold" in report else "")
     return f"""<!DOCTYPE html>
@@ -122,8 +130,8 @@ def render_html(report: dict, y: np.ndarray, prediction: np.ndarray) -> str:
 <h2>Job details</h2><table>{rows}</table>
 <h2>Metrics</h2>
 <p>Each metric on the {details['rows_evaluated']:,} rows evaluated ({html.escape(details['evaluated_on'])}), with its
-standard deviation over {BOOTSTRAP} bootstrap resamples of those rows.</p>
-<table><tr><th>metric</th><th>value</th><th>standard deviation</th></tr>{metric_rows}</table>{threshold}
+standard deviation over {BOOTSTRAP} bootstrap resamples of those rows{train_note}.</p>
+<table><tr><th>metric</th><th>value</th><th>standard deviation</th>{train_heading}</tr>{metric_rows}</table>{threshold}
 <h2>Charts</h2>{images}
 </body></html>
 """
