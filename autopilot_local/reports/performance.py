@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 
 import numpy as np
 from sklearn import metrics as skm
@@ -67,7 +68,9 @@ def _bootstrap(problem_type, y, prediction, weight, seed) -> dict:
     draws: dict = {}
     for _ in range(BOOTSTRAP):
         rows = rng.integers(0, len(y), len(y))
-        scores = all_scores(problem_type, y[rows], prediction[rows], None if weight is None else weight[rows])
+        with warnings.catch_warnings():  # a resample of a rare class may hold one class: scikit-learn says so
+            warnings.simplefilter("ignore", UserWarning)
+            scores = all_scores(problem_type, y[rows], prediction[rows], None if weight is None else weight[rows])
         for name, value in scores.items():
             draws.setdefault(name, []).append(value)
     return {name: float(np.nanstd(values)) if np.isfinite(values).any() else math.nan

@@ -48,6 +48,34 @@ class Forest:
 
 def shap_values(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple[np.ndarray, float]:
     """(rows x ``n_out`` attributions, base value): column c of X adds to output column ``origin[c]``."""
+    values, expected = _explain(*_kernel_arguments(forest, X, origin, n_out))
+    return values, float(expected.sum()) + forest.offset
+
+
+def warm_up() -> None:
+    """Compile the kernel for the one signature `shap_values` calls it with, or find it in numba's cache (saved
+    beside this module). Compiling takes seconds, once per machine; a job does it in a child while it tunes."""
+    stump = _joined([dict(feature=np.array([0, -1, -1]), threshold=np.zeros(3), left=np.array([1, -1, -1]),
+                          right=np.array([2, -1, -1]), default_left=np.zeros(3, bool), missing=np.zeros(3),
+                          cover=np.array([2.0, 1.0, 1.0]), value=np.array([0.0, -1.0, 1.0]))],
+                    0.0, strict=False, float32=False, sparse_missing=False)
+    arguments = _kernel_arguments(stump, np.zeros((1, 1)), np.zeros(1, dtype=np.int64), 1)
+    _explain.compile(tuple(numba.typeof(argument) for argument in arguments))
+
+
+def warm_up_in_background():
+    """A forked child running `warm_up`, to be joined before the first explanation; None where there is no fork.
+    It only compiles, never runs the kernel's threads, so it is safe to fork whatever this process has run."""
+    from ..forks import FORK
+
+    if FORK is None:
+        return None
+    child = FORK.Process(target=warm_up, daemon=True)
+    child.start()
+    return child
+
+
+def _kernel_arguments(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple:
     used = np.unique(forest.feature[forest.feature >= 0])
     dense = _dense_columns(X, used, forest.sparse_missing)
     if forest.float32:
@@ -57,11 +85,9 @@ def shap_values(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple[np.n
     feature = np.where(forest.feature >= 0, compact[np.maximum(forest.feature, 0)], -1)
     chunks = max(1, min(numba.get_num_threads(), len(forest.starts) - 1))
     bounds = np.linspace(0, len(forest.starts) - 1, chunks + 1).astype(np.int64)
-    values, expected = _explain(dense, np.asarray(origin, dtype=np.int64)[used], n_out, feature,
-                                forest.threshold, forest.left, forest.right, forest.default_left,
-                                forest.missing, forest.cover, forest.value,
-                                forest.starts, bounds, forest.strict)
-    return values, float(expected.sum()) + forest.offset
+    return (dense, np.asarray(origin, dtype=np.int64)[used], int(n_out), feature, forest.threshold, forest.left,
+            forest.right, forest.default_left, forest.missing, forest.cover, forest.value, forest.starts, bounds,
+            bool(forest.strict))
 
 
 def predict(forest: Forest, X) -> np.ndarray:
@@ -116,7 +142,10 @@ def _xgboost(model, weight: float) -> Forest | None:
         trees = trees[: (best + 1) * (len(trees) // booster.num_boosted_rounds())]
     if any(t["categories_nodes"] for t in trees):
         return None
-    base = float(learner["learner_model_param"]["base_score"].strip("[]"))
+    with np.errstate(divide="ignore"):
+        offset = _XGBOOST_LINKS[objective](float(learner["learner_model_param"]["base_score"].strip("[]")))
+    if not np.isfinite(offset):
+        return None  # trained on one class only: a base probability of 0 or 1
     parts = []
     for tree in trees:
         left = np.asarray(tree["left_children"])
@@ -128,7 +157,7 @@ def _xgboost(model, weight: float) -> Forest | None:
             missing=np.full(len(left), NAN_DEFAULT), cover=np.asarray(tree["sum_hessian"]),
             value=np.where(leaf, condition, 0.0) * weight,
         ))
-    return _joined(parts, weight * _XGBOOST_LINKS[objective](base), strict=True, float32=True, sparse_missing=True)
+    return _joined(parts, weight * offset, strict=True, float32=True, sparse_missing=True)
 
 
 _XGBOOST_LINKS = {  # the base score, stored on the output's scale, on the scale the trees add up on
