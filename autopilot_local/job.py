@@ -389,9 +389,8 @@ class Job:
 
     def _deadline(self) -> float | None:
         """When tuning must stop: the job's budget, less what earlier runs spent and a sliver for selecting and
-        writing and the two reports (3% of the budget, at least 3 s: the reports' fixed costs, a second and a half
-        for Titanic's; the explanation takes what is left), so the job ends within 2% of
-        MaxAutoMLJobRuntimeInSeconds."""
+        writing and the two reports (3% of the budget, and at least the 3 s their fixed costs take on a small table;
+        the explanation takes what is left), so the job ends within 2% of MaxAutoMLJobRuntimeInSeconds."""
         budget = self.config.max_job_runtime
         if not budget:
             return None
