@@ -389,12 +389,12 @@ class Job:
 
     def _deadline(self) -> float | None:
         """When tuning must stop: the job's budget, less what earlier runs spent and a sliver for selecting and
-        writing and the two reports (3% of the budget, and at least the 3 s their fixed costs take on a small table;
-        the explanation takes what is left), so the job ends within 2% of MaxAutoMLJobRuntimeInSeconds."""
+        writing and the two reports (3% of the budget, at least 2 s; the explanation takes what is left), so the job
+        ends within 2% of MaxAutoMLJobRuntimeInSeconds."""
         budget = self.config.max_job_runtime
         if not budget:
             return None
-        return self._end(budget) - min(max(3.0, 0.03 * budget), 30.0)
+        return self._end(budget) - min(max(2.0, 0.03 * budget), 30.0)
 
     def _end(self, budget: float) -> float:
         """When MaxAutoMLJobRuntimeInSeconds runs out, counting what earlier runs of the job spent."""

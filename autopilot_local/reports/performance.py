@@ -20,7 +20,7 @@ from ..config import BINARY, REGRESSION, objective_direction
 from ..metrics import all_scores
 from ..notebooks.report_views import Figure
 
-BOOTSTRAP = 200  # resamples for each metric's standard deviation
+BOOTSTRAP = 100  # resamples for each metric's standard deviation: about 7% relative error, and 0.65 s for binary
 CURVE_POINTS = 200  # points kept of a ROC or precision-recall curve
 GAIN_BINS = 10  # deciles of the rows ranked by the positive class's probability
 MAX_POINTS = 5000  # rows drawn in a scatter plot

@@ -12,8 +12,9 @@ from datetime import datetime
 
 import _protocol as protocol
 
-from autopilot_local import JobConfig, load_best_model, run_job
+from autopilot_local import JobConfig, load_best_model
 from autopilot_local.io import read_table
+from autopilot_local.job import run_job  # imported here, as the peers' runners import theirs: fit_s is the fit
 from autopilot_local.progress import Reporter
 
 PACKAGES = ("autopilot-local", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "optuna", "pandas", "numpy")
