@@ -3,7 +3,8 @@
 The trees of a model become one `Forest` of flat node arrays. A leaf's share of the SHAP values depends on the row
 only through which of its path's features the row agrees with (a bit pattern), so each tree's shares are computed
 once per (leaf, pattern) the rows meet and then looked up: O(nodes + leaves x depth) per row and tree, where the
-libraries' own TreeSHAP costs O(leaves x depth^2). Everything is in float64, so the attributions plus the base value
+libraries' own TreeSHAP costs O(leaves x depth^2). Two sibling leaves under a split on a feature new to their path
+share one table. Everything is in float64, so the attributions plus the base value
 equal the sum of the model's leaf values to rounding (XGBoost itself sums in float32).
 
 For a leaf with value v and the k distinct features f_j on its path, let r_j be the product of the cover fractions
@@ -309,6 +310,7 @@ def _tree(X, out, origin, feature, threshold, left, right, default_left, missing
     leaves = np.flatnonzero(feature[start:stop] < 0)
     deepest = max(1, depth.max())
     slot = np.zeros(n, np.int64)
+    fresh = np.zeros(n, np.bool_)  # the node splits on a feature no node above it splits on
     leaf_k = np.zeros(len(leaves), np.int64)
     leaf_feature = np.zeros((len(leaves), deepest), np.int64)
     leaf_r = np.ones((len(leaves), deepest))
@@ -328,6 +330,7 @@ def _tree(X, out, origin, feature, threshold, left, right, default_left, missing
             j = 0
             while j < k and leaf_feature[li, j] != f:
                 j += 1
+            fresh[above] = j == k
             if j == k:
                 leaf_feature[li, k] = f
                 k += 1
@@ -353,7 +356,16 @@ def _tree(X, out, origin, feature, threshold, left, right, default_left, missing
     for li in range(len(leaves)):
         for j in range(leaf_k[li]):
             leaf_out[li, j] = origin[leaf_feature[li, j]]
-    leaf_node = leaves + 0
+    # Two leaf children of a split on a feature new to their path share every table index but the split's own bit,
+    # which one of them always has: the left one's table holds both shares, and the right one is skipped.
+    leaf_of = np.full(n, -1, np.int64)
+    leaf_of[leaves] = np.arange(len(leaves))
+    partner = np.full(len(leaves), -1, np.int64)
+    for i in range(n):
+        if feature[start + i] >= 0:
+            a, b = leaf_of[left[start + i] - start], leaf_of[right[start + i] - start]
+            if a >= 0 and b >= 0 and fresh[i] and leaf_k[a] <= TABLE_DEPTH:
+                partner[a], partner[b] = b, -2  # -2: counted in its partner's table
     poly = np.empty(deepest + 1)
     scratch = np.empty(deepest)
     mask = np.zeros(n, np.int64)
@@ -369,14 +381,20 @@ def _tree(X, out, origin, feature, threshold, left, right, default_left, missing
             mask[right[start + i] - start] = mask[i] | (bit * goes)
         for li in range(len(leaves)):
             k = leaf_k[li]
-            if k == 0:
+            if k == 0 or partner[li] == -2:
                 continue
-            pattern = ((np.int64(1) << k) - 1) & ~mask[leaf_node[li]]
-            v = value[start + leaf_node[li]]
+            pattern = ((np.int64(1) << k) - 1) & ~mask[leaves[li]]
+            v = value[start + leaves[li]]
             if k <= TABLE_DEPTH:
                 at = table_at[li] + pattern * k
                 if not done[done_at[li] + pattern]:
                     _shares(k, pattern, leaf_r[li], v, weights[k], poly, table[at:at + k])
+                    b = partner[li]
+                    if b >= 0:  # the right sibling agrees exactly where this leaf does not, on the last feature
+                        _shares(k, pattern ^ (np.int64(1) << (k - 1)), leaf_r[b], value[start + leaves[b]],
+                                weights[k], poly, scratch)
+                        for j in range(k):
+                            table[at + j] += scratch[j]
                     done[done_at[li] + pattern] = True
                 for j in range(k):
                     out[row, leaf_out[li, j]] += table[at + j]
