@@ -198,8 +198,7 @@ def _exact_parts(model, has_background: bool) -> tuple[list, str] | None:
             if part is None:
                 return None
             parts.append((view, part))
-            forest = type(fitted).__module__.startswith(("sklearn.ensemble", "sklearn.tree"))
-            scales.add("probability" if forest else "log-odds")
+            scales.add("probability" if isinstance(part, treeshap.Forest) and part.probability else "log-odds")
     if model.problem_type == BINARY and len(scales) > 1:
         return None
     return parts, scales.pop()

@@ -45,6 +45,8 @@ class Forest:
     strict: bool  # XGBoost sends x < threshold left; LightGBM and scikit-learn x <= threshold
     float32: bool  # the library compares the features in float32
     sparse_missing: bool  # an unstored entry of a sparse matrix is missing (XGBoost), not zero
+    probability: bool = False  # a classifier's leaves hold the positive class's probability (scikit-learn), not
+    # log-odds (boosting)
 
 
 def shap_values(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple[np.ndarray, float]:
@@ -78,9 +80,7 @@ def warm_up_in_background():
 
 def _kernel_arguments(forest: Forest, X, origin: np.ndarray, n_out: int) -> tuple:
     used = np.unique(forest.feature[forest.feature >= 0])
-    dense = _dense_columns(X, used, forest.sparse_missing)
-    if forest.float32:
-        dense = dense.astype(np.float32).astype(np.float64)
+    dense = _features(forest, X, used)
     compact = np.full(max(len(origin), 1), -1, dtype=np.int64)
     compact[used] = np.arange(len(used))
     feature = np.where(forest.feature >= 0, compact[np.maximum(forest.feature, 0)], -1)
@@ -93,24 +93,24 @@ def _kernel_arguments(forest: Forest, X, origin: np.ndarray, n_out: int) -> tupl
 
 def predict(forest: Forest, X) -> np.ndarray:
     """The forest's raw output in float64, what `shap_values` adds up to."""
-    used = np.unique(forest.feature[forest.feature >= 0])
-    dense = _dense_columns(X, np.arange(max(used.max(initial=-1) + 1, 0)), forest.sparse_missing)
-    if forest.float32:
-        dense = dense.astype(np.float32).astype(np.float64)
+    dense = _features(forest, X, np.arange(forest.feature.max(initial=-1) + 1))
     return _predict(dense, forest.feature, forest.threshold, forest.left, forest.right,
                     forest.default_left, forest.missing, forest.value,
                     forest.starts, forest.strict) + forest.offset
 
 
-def _dense_columns(X, columns: np.ndarray, sparse_missing: bool) -> np.ndarray:
+def _features(forest: Forest, X, columns: np.ndarray) -> np.ndarray:
+    """``columns`` of X as the forest's library reads them: dense float64 rows, rounded through float32 where the
+    library compares in float32, unstored sparse entries missing where it takes them so."""
     if not sparse.issparse(X):
-        return np.ascontiguousarray(np.asarray(X, dtype=np.float64)[:, columns])
-    part = sparse.csc_matrix(X[:, columns], dtype=np.float64)
-    dense = part.toarray(order="C")  # one memory layout: one compiled signature
-    if sparse_missing:  # stored entries keep their value, explicit zeros included; the rest are missing
-        stored = sparse.csc_matrix((np.ones_like(part.data), part.indices, part.indptr), shape=part.shape)
-        dense[stored.toarray() == 0] = np.nan
-    return dense
+        dense = np.ascontiguousarray(np.asarray(X, dtype=np.float64)[:, columns])
+    else:
+        part = sparse.csc_matrix(X[:, columns], dtype=np.float64)
+        dense = part.toarray(order="C")  # one memory layout: one compiled signature
+        if forest.sparse_missing:  # stored entries keep their value, explicit zeros included; the rest are missing
+            stored = sparse.csc_matrix((np.ones_like(part.data), part.indices, part.indptr), shape=part.shape)
+            dense[stored.toarray() == 0] = np.nan
+    return dense.astype(np.float32).astype(np.float64) if forest.float32 else dense
 
 
 # --- the libraries' trees -----------------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def _lightgbm(model, weight: float) -> Forest | None:
 
 
 def _sklearn(model, weight: float) -> Forest | None:
-    trees = [e for e in getattr(model, "estimators_", [model])]
+    trees = list(getattr(model, "estimators_", [model]))
     if not all(hasattr(t, "tree_") for t in trees) or getattr(model, "n_outputs_", 1) != 1:
         return None
     parts = []
@@ -224,7 +224,8 @@ def _sklearn(model, weight: float) -> Forest | None:
             cover=tree.weighted_n_node_samples,
             value=np.where(leaf, leaf_value, 0.0) * weight / len(trees),
         ))
-    return _joined(parts, 0.0, strict=False, float32=True, sparse_missing=False)
+    return _joined(parts, 0.0, strict=False, float32=True, sparse_missing=False,
+                   probability=hasattr(model, "classes_"))
 
 
 _DTYPES = dict(feature=np.int64, threshold=np.float64, left=np.int64, right=np.int64, default_left=np.bool_,
