@@ -69,8 +69,7 @@ def explain(model, rows: pd.DataFrame, background: pd.DataFrame | None = None, s
         return explainer(rows)
     if background is None or len(background) == 0:
         raise ValueError("this model is explained by sampling, which needs background rows")
-    background = background[model.feature_columns].sample(n=min(BACKGROUND, len(background)), random_state=seed)
-    return _sampled(model, rows, background.reset_index(drop=True), np.random.default_rng(seed))
+    return sampled_explanation(model, rows, background, seed)
 
 
 def explain_job(job_dir, rows: pd.DataFrame, seed: int = 0) -> Explanation:
@@ -143,11 +142,14 @@ def exact_explainer(model, background: pd.DataFrame | None = None,
         return None
     parts, scale = found
     columns = list(model.feature_columns)
-    known = [frame[columns].reset_index(drop=True) for frame in (rows, background) if frame is not None]
-    probe = pd.concat([known[0].iloc[:MAPPING_ROWS]] + (
-        [background[columns].sample(n=min(PROBE_BACKGROUND, len(background)), random_state=0)]
-        if rows is not None and background is not None else []), ignore_index=True)
-    pool = pd.concat(known, ignore_index=True)
+    probe, pool = [], []
+    if rows is not None:
+        probe.append(rows[columns].iloc[:MAPPING_ROWS])
+        pool.append(rows[columns])
+    if background is not None:
+        probe.append(background[columns].sample(n=min(PROBE_BACKGROUND, len(background)), random_state=0))
+        pool.append(background[columns])
+    probe, pool = pd.concat(probe, ignore_index=True), pd.concat(pool, ignore_index=True)
     origins: dict = {}
     averages: dict = {}
     for view, part in parts:
@@ -296,9 +298,15 @@ def _dense(matrix) -> np.ndarray:
 # --- sampled ------------------------------------------------------------------------------------------------------
 
 
-def _sampled(model, rows: pd.DataFrame, background: pd.DataFrame, rng) -> Explanation:
-    """Every row against every background row at once: the rows are stacked background by background."""
-    n, draws, columns = len(rows), len(background), list(model.feature_columns)
+def sampled_explanation(model, rows: pd.DataFrame, background: pd.DataFrame, seed: int = 0) -> Explanation:
+    """Permutation SHAP of ``rows`` against a seeded sample of ``background`` rows (the training rows). Every row
+    meets every background row at once: the rows are stacked background by background."""
+    columns = list(model.feature_columns)
+    rows = rows[columns].reset_index(drop=True)
+    background = background[columns].sample(n=min(BACKGROUND, len(background)), random_state=seed)
+    background = background.reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    n, draws = len(rows), len(background)
     own = pd.concat([rows] * draws, ignore_index=True)
     start = background.iloc[np.repeat(np.arange(draws), n)].reset_index(drop=True)
     if model.problem_type == REGRESSION:

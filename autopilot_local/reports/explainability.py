@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..notebooks.report_views import Figure
 from ..parsing import coerce_numeric
-from .explain import BACKGROUND, PERMUTATIONS, Explanation, exact_explainer, explain
+from .explain import BACKGROUND, PERMUTATIONS, Explanation, exact_explainer, sampled_explanation
 from .performance import PAGE_STYLE, new_axes
 
 TOP_BARS = 15
@@ -55,7 +55,7 @@ def explain_sample(model, features: pd.DataFrame, seed: int = 0, seconds: float 
                       f"{calls * per_call * FEWEST_ROWS * batch / len(probe):.0f} s, over the {seconds:.0f} s "
                       f"allowed ({len(model.feature_columns)} columns)")
     rows = rows.head(affordable)
-    return explain(model, rows, features, seed), rows
+    return sampled_explanation(model, rows, features, seed), rows
 
 
 def build(candidate: str, explanation: Explanation) -> dict:
