@@ -16,7 +16,7 @@ import pandas as pd
 from ..notebooks.report_views import Figure
 from ..parsing import coerce_numeric
 from .explain import BACKGROUND, PERMUTATIONS, Explanation, exact_explainer, sampled_explanation
-from .performance import PAGE_STYLE, new_axes
+from .performance import PAGE_STYLE, axis_text, inline_images, new_axes
 
 TOP_BARS = 15
 TOP_SWARM = 10
@@ -84,8 +84,7 @@ def skipped(candidate: str, reason: str) -> tuple[dict, str]:
 
 def render_html(report: dict, explanation: Explanation, rows: pd.DataFrame) -> str:
     figures = [_bars(report)] + [_beeswarm(report, explanation, rows)] + _dependence(report, explanation, rows)
-    images = "".join(f'<figure><img alt="{html.escape(f.title)}" src="data:image/png;base64,{f.png}"></figure>'
-                     for f in figures)
+    images = inline_images(figures)
     table = "".join(f"<tr><td>{html.escape(item['feature'])}</td><td>{item['mean_absolute_shap']:.6g}</td>"
                     f"<td>{item['mean_shap']:.6g}</td></tr>" for item in report["global_importance"][:TOP_BARS])
     return f"""<!DOCTYPE html>
@@ -102,17 +101,11 @@ def render_html(report: dict, explanation: Explanation, rows: pd.DataFrame) -> s
 """
 
 
-def _label(name, width: int = 30) -> str:
-    text = " ".join(str(name).split())
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    return text.replace("$", r"\$")
-
-
 def _bars(report: dict) -> Figure:
     top = report["global_importance"][:TOP_BARS][::-1]
     figure, axes = new_axes(6, max(3, 0.35 * len(top) + 1))
-    axes.barh([_label(t["feature"]) for t in top], [t["mean_absolute_shap"] for t in top], color="#1f77b4")
-    axes.set(xlabel=f"mean |SHAP value| ({_label(report['scale'], 60)})", title="Global importance")
+    axes.barh([axis_text(t["feature"]) for t in top], [t["mean_absolute_shap"] for t in top], color="#1f77b4")
+    axes.set(xlabel=f"mean |SHAP value| ({axis_text(report['scale'], 60)})", title="Global importance")
     return Figure("Global importance", figure)
 
 
@@ -138,7 +131,7 @@ def _beeswarm(report: dict, explanation: Explanation, rows: pd.DataFrame) -> Fig
             points = axes.scatter(values[numeric], position + jitter[numeric], s=5, c=colours[numeric],
                                   cmap="coolwarm", vmin=0, vmax=1, alpha=0.7)
     axes.axvline(0, color="#555", linewidth=0.8)
-    axes.set_yticks(range(len(names)), [_label(n) for n in reversed(names)])
+    axes.set_yticks(range(len(names)), [axis_text(n) for n in reversed(names)])
     axes.set(xlabel="SHAP value", title="Attributions of every row (colour: the value's rank, grey: not a number)")
     if points is not None:
         figure.colorbar(points, ax=axes, label="value rank (low to high)")
@@ -161,7 +154,7 @@ def _dependence(report: dict, explanation: Explanation, rows: pd.DataFrame) -> l
         figure, axes = new_axes()
         if np.isfinite(numbers).mean() > 0.5:
             axes.scatter(numbers, shap, s=6, alpha=0.5)
-            axes.set(xlabel=_label(column, 50))
+            axes.set(xlabel=axis_text(column, 50))
         else:  # a few categories, in sorted order, each a strip of its rows' attributions
             text = rows[column].astype(object).where(rows[column].notna(), "(missing)").astype(str)
             common = sorted(text.unique())
@@ -169,8 +162,8 @@ def _dependence(report: dict, explanation: Explanation, rows: pd.DataFrame) -> l
                 chosen = (text == value).to_numpy()
                 axes.scatter(np.full(chosen.sum(), position) + np.random.default_rng(position).uniform(
                     -0.2, 0.2, chosen.sum()), shap[chosen], s=6, alpha=0.5)
-            axes.set_xticks(range(len(common)), [_label(v, 18) for v in common], rotation=45, ha="right")
+            axes.set_xticks(range(len(common)), [axis_text(v, 18) for v in common], rotation=45, ha="right")
         axes.axhline(0, color="#555", linewidth=0.8)
-        axes.set(ylabel="SHAP value", title=f"Dependence: {_label(column, 40)}")
+        axes.set(ylabel="SHAP value", title=f"Dependence: {axis_text(column, 40)}")
         figures.append(Figure(f"Dependence: {column}", figure))
     return figures

@@ -118,9 +118,7 @@ def render_html(report: dict, y: np.ndarray, prediction: np.ndarray) -> str:
         f"<tr><td>{html.escape(m['name'])}</td><td>{_shown(m['value'])}</td><td>{_shown(m['standard_deviation'])}</td>"
         + (f"<td>{_shown(m.get('train_value'))}</td>" if trained else "") + "</tr>"
         for m in report["metrics"])
-    figures = _figures(report, y, prediction)
-    images = "".join(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{figure.png}"></figure>'
-                     for title, figure in figures)
+    images = inline_images(_figures(report, y, prediction))
     train_note = (", and on the rows the models were fitted on (train: each row by the models that saw it)"
                   if trained else "")
     train_heading = "<th>train</th>" if trained else ""
@@ -147,10 +145,23 @@ def _shown(value) -> str:
 def _figures(report: dict, y, prediction) -> list:
     if report["job_details"]["problem_type"] == REGRESSION:
         return _regression_figures(y, prediction)
-    figures = [("Confusion matrix", _confusion(report))]
+    figures = [_confusion(report)]
     if "roc" in report:
         figures += _binary_figures(report)
     return figures
+
+
+def inline_images(figures: list) -> str:
+    """Each figure as an HTML image whose PNG is in the page itself."""
+    return "".join(f'<figure><img alt="{html.escape(f.title)}" src="data:image/png;base64,{f.png}"></figure>'
+                   for f in figures)
+
+
+def axis_text(name, width: int = 30) -> str:
+    """A label for a chart: one line, at most ``width`` characters, and no $ that matplotlib would read as math."""
+    text = " ".join(str(name).split())
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return text.replace("$", r"\$")
 
 
 def new_axes(width: float = 5, height: float = 4):
@@ -191,20 +202,19 @@ def _regression_figures(y, prediction) -> list:
     axes.hist(residuals, bins=50, range=(low, high), color="#1f77b4")
     axes.set(xlabel="residual (actual - predicted)", ylabel="rows",
              title="Residual histogram" + (f" ({beyond} rows beyond the axis)" if beyond else ""))
-    return [("Actual vs predicted", scatter), ("Standardized residuals", standardized_figure),
-            ("Residual histogram", Figure("Residual histogram", figure))]
+    return [scatter, standardized_figure, Figure("Residual histogram", figure)]
 
 
 def _confusion(report: dict):
     matrix = np.asarray(report["confusion_matrix"])
-    labels = [label if len(label) <= 20 else label[:19] + "…" for label in report["labels"]]
+    labels = [axis_text(label, 20) for label in report["labels"]]
     figure, axes = new_axes(max(4, 0.6 * len(labels) + 2), max(3.5, 0.6 * len(labels) + 1.5))
     axes.imshow(matrix, cmap="Blues")
     for (row, column), count in np.ndenumerate(matrix):
         axes.text(column, row, str(count), ha="center", va="center",
                   color="white" if count > matrix.max() / 2 else "black")
-    axes.set_xticks(range(len(labels)), [label.replace("$", r"\$") for label in labels], rotation=45, ha="right")
-    axes.set_yticks(range(len(labels)), [label.replace("$", r"\$") for label in labels])
+    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(labels)), labels)
     axes.set(xlabel="predicted", ylabel="actual", title="Confusion matrix")
     return Figure("Confusion matrix", figure)
 
@@ -234,5 +244,4 @@ def _binary_figures(report: dict) -> list:
     axes.plot(report["lift"]["share_of_rows"], report["lift"]["lift"], marker="o")
     axes.axhline(1, color="#999", linestyle="--", linewidth=0.8)
     axes.set(xlabel="share of rows, most probable positive first", ylabel="lift", title="Lift")
-    return [("ROC curve", roc_figure), ("Precision-recall curve", pr_figure), ("Cumulative gain", gain_figure),
-            ("Lift", Figure("Lift", figure))]
+    return [roc_figure, pr_figure, gain_figure, Figure("Lift", figure)]
