@@ -1,4 +1,9 @@
-"""autopilot-local: SageMaker Autopilot's tabular AutoML job, on a laptop, offline, in minutes."""
+"""autopilot-local: SageMaker Autopilot's tabular AutoML job, on a laptop, offline, in minutes.
+
+``__all__`` below is the package's public surface: what users, the generated notebooks and the ``dppN.py``
+modules import (the transformers from `autopilot_local.transformers`). Each name loads on first use, so that
+``import autopilot_local`` and the command line stay fast.
+"""
 
 import os
 
@@ -6,43 +11,62 @@ import os
 # thread each in parallel processes, so idle threads should sleep. Must be set before the libraries load.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .config import JobConfig  # noqa: E402
-from .errors import InputError  # noqa: E402
+from . import _moved  # noqa: E402
 
-__all__ = [
-    "JobConfig", "InputError", "run_job", "load_best_model", "explain",
-    # SageMaker Python SDK v2's AutoML surface (autopilot_local.sdk); SDK v3's is autopilot_local.core
-    "AutoML", "AutoMLV2", "AutoMLInput", "AutoMLTabularConfig", "AutoMLDataChannel", "LocalAutoMLDataChannel",
-]
+_moved.install()
+
 __version__ = "0.1.0"
-_SDK = set(__all__[5:])
+
+# public name -> (module, attribute) it is loaded from
+_PUBLIC = {
+    # a job and its results
+    "JobConfig": ("config", "JobConfig"),
+    "InputError": ("errors", "InputError"),
+    "run_job": ("job", "run_job"),
+    "resume_job": ("job", "resume_job"),
+    "run_worker": ("job", "run_worker"),
+    "load_best_model": ("predict", "load_best_model"),
+    "explain": ("reports.explain", "explain_job"),
+    "CandidateModel": ("model", "CandidateModel"),
+    "read_table": ("io", "read_table"),
+    "dump_model": ("files", "dump_model"),
+    "objective_direction": ("vocabulary", "objective_direction"),
+    # the job's stages, as the candidate notebooks call them
+    "prepare": ("stages", "prepare"),
+    "split_rows": ("stages", "split_rows"),
+    "fit_transforms": ("stages", "fit_transforms"),
+    "tuning_settings": ("stages", "tuning_settings"),
+    "ensembling_data": ("stages", "ensembling_data"),
+    "ensembling_settings": ("stages", "ensembling_settings"),
+    "ensemble_of": ("stages", "ensemble_of"),
+    # packages that declare their own public names: the two engines and the dpp modules' transformers
+    "tuning": ("tuning", None),
+    "ensembling": ("ensembling", None),
+    "transformers": ("transformers", None),
+    # the exploration notebook's tables and figures
+    "report_views": ("notebooks.report_views", None),
+    # SageMaker Python SDK v2's AutoML surface (SDK v3's is autopilot_local.sdk.resources and .shapes)
+    "AutoML": ("sdk", "AutoML"),
+    "AutoMLV2": ("sdk", "AutoMLV2"),
+    "AutoMLInput": ("sdk", "AutoMLInput"),
+    "AutoMLTabularConfig": ("sdk", "AutoMLTabularConfig"),
+    "AutoMLDataChannel": ("sdk", "AutoMLDataChannel"),
+    "LocalAutoMLDataChannel": ("sdk", "LocalAutoMLDataChannel"),
+}
+__all__ = list(_PUBLIC)
 
 
 def __getattr__(name: str):
-    if name in _SDK:  # imported on first use: the command line does not pay for the SDK surface
-        from . import sdk
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'autopilot_local' has no attribute {name!r}")
+    import importlib
 
-        return getattr(sdk, name)
-    raise AttributeError(f"module 'autopilot_local' has no attribute {name!r}")
-
-
-def run_job(config: JobConfig, reporter=None) -> dict:
-    """Run an AutoML job and return its DescribeAutoMLJobV2 document (see `autopilot_local.job.run_job`)."""
-    from .job import run_job as _run_job
-
-    return _run_job(config, reporter)
+    module, attribute = _PUBLIC[name]
+    found = importlib.import_module(f"{__name__}.{module}")
+    value = found if attribute is None else getattr(found, attribute)
+    globals()[name] = value
+    return value
 
 
-def load_best_model(job_dir):
-    """The best candidate of a finished job, as a `CandidateModel` that predicts from raw rows."""
-    from .predict import load_best_model as _load
-
-    return _load(job_dir)
-
-
-def explain(job_dir, rows, seed: int = 0):
-    """SHAP values of a finished job's best candidate for ``rows`` (a DataFrame), on the original columns: an
-    `Explanation` whose ``values`` plus ``base_value`` add up to ``explained`` row by row."""
-    from .reports.explain import explain_job
-
-    return explain_job(job_dir, rows, seed)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -23,10 +23,9 @@ import hashlib
 import json
 import math
 from datetime import datetime
-from pathlib import Path
 
-from .artifacts import read_json
 from .errors import InputError
+from .files import JobFolder, read_json
 
 # ListCandidatesForAutoMLJob's request constraints, as botocore's service model gives them (tests check they match)
 CANDIDATE_STATUSES = ("Completed", "InProgress", "Failed", "Stopped", "Stopping")
@@ -136,16 +135,12 @@ def _present(source: dict, *keys: str) -> dict:
 
 
 def _job_document(job_dir) -> dict:
-    path = Path(job_dir) / "job.json"
-    if not path.exists():
-        raise InputError(f"{job_dir} is not a job folder (no job.json)")
-    return read_json(path)
+    return read_json(JobFolder.existing(job_dir).job_json)
 
 
 def _candidate_documents(job_dir) -> list[dict]:
     """Every candidate so far: none before tuning has written one (or in a candidate-definitions-only job)."""
-    _job_document(job_dir)
-    path = Path(job_dir) / "candidates.json"
+    path = JobFolder.existing(job_dir).candidates_json
     return read_json(path)["Candidates"] if path.exists() else []
 
 

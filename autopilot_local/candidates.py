@@ -15,7 +15,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from . import transformers
-from .config import REGRESSION
+from .vocabulary import REGRESSION
 
 COLUMN_TYPES = ("numeric", "categorical", "text", "datetime")
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .errors import InputError
+from .vocabulary import COMPLETED, IN_PROGRESS, PROBLEM_TYPES, REGRESSION
 
 EXIT_INPUT_ERROR = 2
 
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", help="the column to predict (TargetAttributeName)")
     run.add_argument("--job-name", help="AutoMLJobName (default: the file's name and a timestamp)")
     run.add_argument("--output", help="folder the job folder is written into (default ./jobs)")
-    run.add_argument("--problem-type", choices=["Regression", "BinaryClassification", "MulticlassClassification"])
+    run.add_argument("--problem-type", choices=PROBLEM_TYPES)
     run.add_argument("--objective", help="objective metric, e.g. MSE, F1, Accuracy, AUC")
     run.add_argument("--max-candidates", type=int, help="MaxCandidates (default 250)")
     run.add_argument("--max-runtime-per-training-job", type=int, metavar="S", help="MaxRuntimePerTrainingJobInSeconds")
@@ -187,7 +188,7 @@ def _resume(args) -> int:
 
 
 def _worker(args) -> int:
-    from .worker import run_worker
+    from .job import run_worker
 
     if args.workers < 1:
         raise InputError(f"workers must be at least 1, got {args.workers}")
@@ -215,18 +216,18 @@ def _execute(job, job_dir: Path, quiet: bool) -> int:
 
 def _stop(args) -> int:
     """Ask the running job to stop, as StopAutoMLJob does, and wait for it to write its best candidate."""
-    from .artifacts import JobFolder, read_json
+    from .files import JobFolder, read_json
 
-    folder = JobFolder(Path(args.job), Path(args.job).name)
-    status = read_json(_job_file(args.job, "job.json"))["AutoMLJobStatus"]
-    if status != "InProgress":
+    folder = JobFolder.existing(args.job)
+    status = read_json(folder.job_json)["AutoMLJobStatus"]
+    if status != IN_PROGRESS:
         raise InputError(f"job {folder.root.name} is {status}: there is nothing to stop")
     folder.stop_request.parent.mkdir(parents=True, exist_ok=True)
     folder.stop_request.touch()
     ends = time.time() + args.wait
     while time.time() < ends:
         status = read_json(folder.job_json)["AutoMLJobStatus"]
-        if status != "InProgress":
+        if status != IN_PROGRESS:
             print(f"job {folder.root.name}: {status}")
             return 0
         time.sleep(0.5)
@@ -248,10 +249,11 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .artifacts import read_json
+    from .files import JobFolder, read_json
 
     console = Console()
-    board, listed = job_dir / "leaderboard.csv", job_dir / "candidates.json"
+    folder = JobFolder(job_dir)
+    board, listed = folder.leaderboard_csv, folder.candidates_json
     rows = list(csv.DictReader(board.open(encoding="utf-8"))) if board.exists() else []
     if rows:
         took = {c["CandidateName"]: _seconds(c) for c in read_json(listed)["Candidates"]}
@@ -259,7 +261,7 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
         table = Table(title=f"Leaderboard (top 10 of {len(rows)})")
         for column in ("#", "candidate", "pipeline", "algorithm", metric, "seconds"):
             table.add_column(column, justify="right" if column in ("#", metric, "seconds") else "left")
-        for row in [r for r in rows if r["status"] == "Completed"][:10]:
+        for row in [r for r in rows if r["status"] == COMPLETED][:10]:
             table.add_row(row["rank"], row["candidate_name"], row["pipeline"], row["algorithm"],
                           f"{float(row['objective_value']):.5g}", f"{took[row['candidate_name']]:.1f}")
         console.print(table)
@@ -270,13 +272,6 @@ def _print_summary(job_dir: Path, document: dict, seconds: float) -> None:
         metric = best["FinalAutoMLJobObjectiveMetric"]
         console.print(f"Best candidate {best['CandidateName']}: {metric['MetricName']} = {metric['Value']:.6g}")
     console.print(f"Results: {job_dir.resolve()}")
-
-
-def _job_file(job: str, name: str) -> Path:
-    path = Path(job) / name
-    if not path.exists():
-        raise InputError(f"{job} is not a job folder (no {name})")
-    return path
 
 
 def _describe(args) -> int:
@@ -305,7 +300,6 @@ def _predict(args) -> int:
     """Stream the rows through the model chunk by chunk; a file output appears whole or not at all."""
     import os
 
-    from .config import REGRESSION
     from .predict import DEFAULT_KEYS, INFERENCE_KEYS, load_best_model, write_predictions
 
     model = load_best_model(Path(args.job))
@@ -327,7 +321,7 @@ def _predict(args) -> int:
 
 def _explain(args) -> int:
     """One line per row: the base value, what the attributions add up to, and each original column's share."""
-    from .artifacts import write_atomic
+    from .files import write_atomic
     from .io import read_table
     from .reports.explain import explain_job
 

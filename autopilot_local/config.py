@@ -11,40 +11,26 @@ from pathlib import Path
 
 from . import s3
 from .errors import InputError
+from .vocabulary import (
+    ALGORITHMS_BY_MODE,
+    AUTO,
+    AUTO_ENSEMBLING_BYTES,
+    DEFAULT_MAX_CANDIDATES,
+    ENSEMBLING,
+    ENSEMBLING_ALGORITHMS,
+    HYPERPARAMETER_TUNING,
+    MAX_CANDIDATES_LIMIT,
+    MAX_JOB_NAME,
+    MAX_JOB_RUNTIME_LIMIT,
+    MODES,
+    OBJECTIVES,
+    PROBLEM_TYPES,
+    ROLE_ARN,
+    TUNING_ALGORITHMS,
+    objective_direction,  # noqa: F401  (notebooks of jobs written before vocabulary.py)
+)
 
-REGRESSION = "Regression"
-BINARY = "BinaryClassification"
-MULTICLASS = "MulticlassClassification"
-PROBLEM_TYPES = (REGRESSION, BINARY, MULTICLASS)
-
-# Objective metrics Autopilot accepts per problem type; the first is its default.
-OBJECTIVES = {
-    REGRESSION: ("MSE", "MAE", "R2", "RMSE"),
-    BINARY: ("F1", "Accuracy", "AUC", "BalancedAccuracy", "Precision", "Recall"),
-    MULTICLASS: ("Accuracy", "BalancedAccuracy", "F1macro", "PrecisionMacro", "RecallMacro"),
-}
-MINIMIZED_OBJECTIVES = frozenset({"MSE", "MAE", "RMSE"})
-
-AUTO, ENSEMBLING, HYPERPARAMETER_TUNING = "AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"
-MODES = (AUTO, ENSEMBLING, HYPERPARAMETER_TUNING)
-TUNING_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
-ENSEMBLING_ALGORITHMS = ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "linear-learner",
-                         "nn-torch", "fastai")
-ALGORITHMS_BY_MODE = {HYPERPARAMETER_TUNING: TUNING_ALGORITHMS, ENSEMBLING: ENSEMBLING_ALGORITHMS}
-AUTO_ENSEMBLING_BYTES = 100 * 2**20  # AUTO picks ENSEMBLING for data under 100 MB, as Autopilot does
-
-MIN_TRAINING_ROWS = 500  # Autopilot refuses smaller training sets
-CV_MAX_ROWS = 50_000  # Autopilot scores by 5-fold cross-validation up to this many rows, by holdout above
-CV_FOLDS = 5
-JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
-DEFAULT_MAX_CANDIDATES = 250  # the managed flow's default
-MAX_CANDIDATES_LIMIT = 750
-MAX_JOB_RUNTIME_LIMIT = 30 * 24 * 3600
-
-
-def objective_direction(metric: str) -> str:
-    """Autopilot's ``Type`` of an objective: "Minimize" or "Maximize"."""
-    return "Minimize" if metric in MINIMIZED_OBJECTIVES else "Maximize"
+JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,%d}$" % (MAX_JOB_NAME - 1))
 
 
 def default_job_name(data_path: str | Path, now: float | None = None) -> str:
@@ -57,7 +43,46 @@ def default_job_name(data_path: str | Path, now: float | None = None) -> str:
 
 @dataclass
 class JobConfig:
-    """One AutoML job's request, in CreateAutoMLJobV2's terms (tabular problem type config)."""
+    """One AutoML job's request, in CreateAutoMLJobV2's terms (tabular problem type config), checked as Autopilot
+    checks it: a setting it would reject raises `InputError` naming it.
+
+    Parameters
+    ----------
+    data : str
+        The training file (TrainingChannel's S3Uri): CSV, ``.gz``, ``.zip`` or Parquet, local or ``s3://``.
+    target : str
+        TargetAttributeName.
+    job_name : str, optional
+        AutoMLJobName; by default the data file's name and a timestamp.
+    output_dir : str, default "jobs"
+        S3OutputPath: the folder (or ``s3://`` prefix) the job folder goes in.
+    problem_type, objective : str, optional
+        ProblemType and AutoMLJobObjective's MetricName; inferred from the target, and Autopilot's default for the
+        problem type, when absent.
+    max_candidates, max_runtime_per_training_job, max_job_runtime : int, optional
+        CompletionCriteria: MaxCandidates, MaxRuntimePerTrainingJobInSeconds, MaxAutoMLJobRuntimeInSeconds.
+    validation_fraction : float, default 0.2
+        DataSplitConfig's ValidationFraction (the holdout above 50,000 rows).
+    validation_data : str, optional
+        A separate validation channel's file.
+    mode : str, default "HYPERPARAMETER_TUNING"
+        HYPERPARAMETER_TUNING, ENSEMBLING or AUTO.
+    algorithms : tuple of str, optional
+        AutoMLAlgorithms; by default every algorithm of the mode.
+    sample_weight : str, optional
+        SampleWeightAttributeName (ENSEMBLING only).
+    seed : int, default 0
+        Seeds the split, the folds, the search and every model.
+    workers, trials_in_flight, storage
+        Where trials run: this machine's processes, how many may run at once across every worker (a seed
+        reproduces the search for a given number), and an Optuna database URL that workers elsewhere join.
+    allow_small : bool, default False
+        Run on fewer than Autopilot's 500 rows.
+    candidate_definitions_only : bool, default False
+        GenerateCandidateDefinitionsOnly.
+    cloud_only_settings : dict, optional
+        Request members only the cloud acts on, kept in ``request.json`` without local effect.
+    """
 
     data: str
     target: str
@@ -217,7 +242,7 @@ class JobConfig:
             "OutputDataConfig": {"S3OutputPath": self.output_dir if s3.is_s3(self.output_dir)
                                  else str(Path(self.output_dir).resolve())},
             "AutoMLProblemTypeConfig": {"TabularJobConfig": tabular},
-            "RoleArn": "arn:aws:iam::000000000000:role/autopilot-local",
+            "RoleArn": ROLE_ARN,
         }
         if not self.validation_data:
             request["DataSplitConfig"] = {"ValidationFraction": self.validation_fraction}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .artifacts import write_atomic
 from .config import JobConfig, default_job_name
 from .errors import InputError
+from .files import write_atomic
 
 DEMO_TARGET = "price"
 DEMO_CANDIDATES = 20

@@ -1,8 +1,9 @@
-"""Work in forked child processes, several at once, each killed at its own time limit.
+"""The one runner of work in forked child processes: trials, dpp transforms and ENSEMBLING's base models.
 
-A child shares its parent's memory copy-on-write (the cached feature matrices are never copied or pickled), runs
-single-threaded so that children side by side do not fight over the cores, and sends its outcome back through a
-pipe. A crash in native code or a kill at the limit costs that piece of work, never the job.
+A child shares its parent's memory copy-on-write, so the data a piece of work reads is passed to it as plain
+arguments and never pickled or copied; only its result comes back, through a pipe. Children run single-threaded so
+that several side by side do not fight over the cores, and each may be killed at its own time limit. A crash in
+native code or a kill costs that piece of work, never the job.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import time
 import traceback
 import warnings
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 # None where the platform cannot fork: the work then runs in this process, without hard limits
@@ -23,78 +25,137 @@ def error_text(error: BaseException) -> str:
     return traceback.format_exception_only(type(error), error)[-1].strip()[:500]
 
 
-class ForkPool:
-    """Runs callables in forked children, ``slots`` at once.
+@dataclass
+class Finished:
+    """How one piece of work ended.
 
-    `collect` returns ``(key, ("done", value))``, ``(key, ("error", reason))`` or ``(key, ("limit", None))``
-    for a child killed at its limit.
+    ``value`` is what its function returned; ``error`` says why there is none (the exception's last line, or how
+    the child died); ``timed_out`` marks work killed at its time limit.
     """
 
-    def __init__(self, slots: int):
+    key: object
+    started: float
+    ended: float
+    value: object = None
+    error: str = ""
+    timed_out: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.error and not self.timed_out
+
+
+@dataclass
+class _Running:
+    key: object
+    process: object
+    started: float
+    ends: float | None  # when it is killed; None: no limit
+
+
+class ForkPool:
+    """Runs ``function(*args)`` calls in forked children, ``slots`` at once.
+
+    Parameters
+    ----------
+    slots : int
+        How many children run at once.
+    fork : bool, default True
+        False runs each call in this process when it is launched (no time limits): for one piece of work at a
+        time, where a child would only add its start-up.
+    """
+
+    def __init__(self, slots: int, fork: bool = True):
         self.slots = slots
-        self.running: dict = {}  # receiver -> (key, process, ends)
-        self.finished: list = []  # outcomes of work run in this process where fork is unavailable
+        self.fork = fork and FORK is not None
+        self.running: dict = {}  # receiver -> _Running
+        self.finished: list[Finished] = []  # ends of work run in this process, not yet collected
 
     def free(self) -> int:
+        """Slots free for `launch`."""
         return self.slots - len(self.running) - len(self.finished)
 
     def keys(self) -> list:
-        return [key for key, *_ in self.running.values()]
+        """The keys of the work running now."""
+        return [running.key for running in self.running.values()]
 
-    def launch(self, key, function, limit: float | None = None) -> None:
-        if FORK is None:
-            self.finished.append((key, _outcome(function)))
+    def launch(self, key, function, *args, limit: float | None = None) -> None:
+        """Start ``function(*args)``; its `Finished` will carry ``key``. ``limit``: seconds before it is killed."""
+        started = time.time()
+        if not self.fork:
+            value, error = _call(function, args)
+            self.finished.append(Finished(key, started, time.time(), value, error))
             return
         receiver, sender = FORK.Pipe(duplex=False)
-        process = FORK.Process(target=_child, args=(sender, function), daemon=True)
+        process = FORK.Process(target=_child, args=(sender, function, args), daemon=True)
         process.start()
         sender.close()
-        self.running[receiver] = (key, process, time.time() + limit if limit is not None else None)
+        self.running[receiver] = _Running(key, process, started, started + limit if limit is not None else None)
 
-    def collect(self, timeout: float) -> list:
-        """Wait up to ``timeout`` s for children to end; return the outcomes of those that did."""
+    def collect(self, timeout: float) -> list[Finished]:
+        """Wait up to ``timeout`` s for work to end; return how the work that ended did, killing work past its
+        limit."""
         ended, self.finished = self.finished, []
         if not self.running:
             if not ended:
                 time.sleep(timeout)
             return ended
         now = time.time()
-        limits = [ends - now for _, _, ends in self.running.values() if ends is not None]
+        limits = [r.ends - now for r in self.running.values() if r.ends is not None]
         for receiver in wait(list(self.running), timeout=max(0.0, min([timeout, *limits]))):
-            key, process, _ = self.running.pop(receiver)
-            ended.append((key, _receive(receiver, process)))
+            running = self.running.pop(receiver)
+            value, error = _receive(receiver, running.process)
+            ended.append(Finished(running.key, running.started, time.time(), value, error))
         now = time.time()
-        for receiver, (key, process, ends) in list(self.running.items()):
-            if ends is not None and now >= ends:
-                process.kill()
-                process.join()
+        for receiver, running in list(self.running.items()):
+            if running.ends is not None and now >= running.ends:
+                running.process.kill()
+                running.process.join()
                 del self.running[receiver]
-                ended.append((key, ("limit", None)))
+                ended.append(Finished(running.key, running.started, now, timed_out=True))
+        return ended
+
+    def map(self, function, items: list, *shared) -> list[Finished]:
+        """``function(item, *shared)`` for every item, ``slots`` at a time; how each ended (keyed by its item), in
+        the items' order."""
+        pending, ended = list(enumerate(items)), []
+        try:
+            while pending or self.running or self.finished:
+                while pending and self.free() > 0:
+                    position, item = pending.pop(0)
+                    self.launch(position, function, item, *shared)
+                ended.extend(self.collect(timeout=1.0))
+        finally:
+            self.stop()
+        ended.sort(key=lambda finished: finished.key)
+        for finished in ended:
+            finished.key = items[finished.key]
         return ended
 
     def stop(self) -> None:
-        for _, process, _ in self.running.values():
-            process.kill()
-            process.join()
+        """Kill every child still running; their work is lost."""
+        for running in self.running.values():
+            running.process.kill()
+            running.process.join()
         self.running.clear()
 
 
-def _outcome(function) -> tuple:
+def _call(function, args) -> tuple:
     try:
-        return "done", function()
+        return function(*args), ""
     except Exception as error:
-        return "error", error_text(error)
+        return None, error_text(error)
 
 
-def _child(sender, function) -> None:
+def _child(sender, function, args) -> None:
     from threadpoolctl import threadpool_limits
 
     warnings.simplefilter("ignore")  # convergence chatter of single fits would bury the progress bar
     with threadpool_limits(1):
         try:
-            outcome = _outcome(function)
+            outcome = _call(function, args)
         except BaseException as error:  # report, never hang the parent
-            outcome = "error", error_text(error)
+            outcome = None, error_text(error)
     sender.send(outcome)
     sender.close()
     os._exit(0)
@@ -105,6 +166,6 @@ def _receive(receiver, process) -> tuple:
         outcome = receiver.recv()
     except EOFError:
         process.join()
-        return "error", f"the training process died (exit code {process.exitcode})"
+        return None, f"the training process died (exit code {process.exitcode})"
     process.join()
     return outcome

@@ -29,7 +29,19 @@ _DECIMAL_POINT = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table the way Autopilot's channels accept it; raise `InputError` naming the file on bad input."""
+    """Read a table the way Autopilot's channels accept it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV file with a header (plain, ``.gz`` or ``.zip``; its encoding, delimiter and decimal mark are
+        detected) or a Parquet file, local or ``s3://``.
+
+    Raises
+    ------
+    InputError
+        Naming the file, on a file that cannot be read as a table.
+    """
     path = _local_file(path)
     with _reading(path):
         frame = _read_parquet(path) if _is_parquet(path) else _read_csv(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
-from .config import BINARY, MULTICLASS, OBJECTIVES, REGRESSION
+from .vocabulary import BINARY, MULTICLASS, OBJECTIVES, REGRESSION
 
 
 def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, sample_weight: np.ndarray | None = None) -> float:

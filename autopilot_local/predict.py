@@ -14,15 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from .artifacts import read_json
-from .config import REGRESSION
 from .errors import InputError
+from .files import JobFolder, load_model, read_json
 from .io import read_table_chunks
 from .model import CandidateModel
+from .vocabulary import REGRESSION
 
 # Autopilot's classification containers select their response with these keys (SAGEMAKER_INFERENCE_OUTPUT).
 INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
@@ -32,18 +31,27 @@ CHUNK_ROWS = 50_000
 
 
 def load_best_model(job_dir: Path) -> CandidateModel:
-    job_json = Path(job_dir) / "job.json"
-    if not job_json.exists():
-        raise InputError(f"{job_dir} is not a job folder (no job.json)")
-    best = read_json(job_json).get("BestCandidate")
+    """The best candidate of the job in ``job_dir``, as one object that predicts from raw rows.
+
+    Parameters
+    ----------
+    job_dir : Path
+        A job folder, ``<output>/<job name>``.
+
+    Raises
+    ------
+    InputError
+        If ``job_dir`` holds no job, the job has no best candidate (yet), or its model file is missing.
+    """
+    folder = JobFolder.existing(job_dir)
+    described = read_json(folder.job_json)
+    best = described.get("BestCandidate")
     if best is None:
-        raise InputError(f"job {job_dir} has no best candidate (status {read_json(job_json).get('AutoMLJobStatus')})")
-    name = best["CandidateName"]
-    paths = list((Path(job_dir) / "tuning").glob(f"*/{name}/output/model.joblib"))
-    paths += list((Path(job_dir) / "sagemaker-automl-candidates" / "model").glob(f"{name}/model.joblib"))
-    if not paths:
-        raise InputError(f"the model file of {best['CandidateName']} is missing under {job_dir}/tuning")
-    return joblib.load(paths[0])
+        raise InputError(f"job {job_dir} has no best candidate (status {described.get('AutoMLJobStatus')})")
+    path = folder.saved_model(best["CandidateName"])
+    if path is None:
+        raise InputError(f"the model file of {best['CandidateName']} is missing under {job_dir}")
+    return load_model(path)
 
 
 def resolve_keys(keys: str | Sequence[str] | None, problem_type: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from .errors import InputError
+from .files import JobFolder, write_atomic
 
 
 def home() -> Path:
@@ -19,8 +20,7 @@ def home() -> Path:
 
 
 def register(job_name: str, job_dir: Path) -> None:
-    from .artifacts import write_atomic
-
+    """Record that the job named ``job_name`` keeps its folder in ``job_dir``."""
     write_atomic(home() / "jobs" / job_name, str(Path(job_dir).resolve()))
 
 
@@ -28,12 +28,13 @@ def job_dir(job_name: str) -> Path:
     """The folder of the job named ``job_name``; `InputError` (AWS's ResourceNotFound) if there is none."""
     entry = home() / "jobs" / job_name
     folder = Path(entry.read_text(encoding="utf-8")) if entry.exists() else None
-    if folder is None or not (folder / "job.json").exists():
+    if folder is None or not JobFolder(folder).job_json.exists():
         raise InputError(f"no AutoML job named {job_name!r} (looked in {home() / 'jobs'})")
     return folder
 
 
 def exists(job_name: str) -> bool:
+    """Whether a job named ``job_name`` has a folder."""
     try:
         job_dir(job_name)
     except InputError:
@@ -42,5 +43,6 @@ def exists(job_name: str) -> bool:
 
 
 def names() -> list[str]:
+    """The names of every job recorded, sorted."""
     folder = home() / "jobs"
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.exists() else []

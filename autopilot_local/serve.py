@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from .config import REGRESSION
 from .errors import InputError
 from .predict import encode_csv, load_best_model, prediction_columns, resolve_keys
+from .vocabulary import REGRESSION
 
 DEFAULT_PORT = 8080  # SageMaker's inference containers listen on 8080
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's invocation payload limit

@@ -16,7 +16,7 @@ from datetime import datetime
 import pytest
 from conftest import classification_frame, regression_frame
 
-from autopilot_local import api, artifacts
+from autopilot_local import api, artifacts, files
 from autopilot_local.cli import main
 from autopilot_local.config import JobConfig
 from autopilot_local.errors import InputError
@@ -328,11 +328,11 @@ def mixed_job(jobs, tmp_path):
     """The completed job with a failed and a stopped candidate beside its three completed ones."""
     folder_path = tmp_path / "completed"
     shutil.copytree(jobs["completed"], folder_path)
-    folder = artifacts.JobFolder(folder_path, "completed")
-    listed = artifacts.read_json(folder.candidates_json)["Candidates"]
+    folder = files.JobFolder(folder_path, "completed")
+    listed = files.read_json(folder.candidates_json)["Candidates"]
     extra = [_trial(7, "Failed", reason="MemoryError: " + "x" * 3000), _trial(8, "Stopped", reason="stopped")]
     listed += [artifacts.candidate_document(folder, t, "F1", "BinaryClassification", None) for t in extra]
-    artifacts.write_json(folder.candidates_json, {"Candidates": listed})
+    files.write_json(folder.candidates_json, {"Candidates": listed})
     return folder_path
 
 
@@ -344,7 +344,7 @@ def test_failed_and_stopped_candidates_fit_the_service_model(model, mixed_job):
 
 
 def test_candidate_metrics_name_only_objective_metrics(model, jobs):
-    folder = artifacts.JobFolder(jobs["completed"], "completed")
+    folder = files.JobFolder(jobs["completed"], "completed")
     document = artifacts.candidate_document(folder, _trial(1, "Completed", objective=0.8), "F1",
                                             "BinaryClassification", None)
     assert document["CandidateProperties"]["CandidateMetrics"] == [
@@ -412,11 +412,11 @@ def test_paging_returns_every_candidate_once_in_order(mixed_job, sort_by, sort_o
 
 def test_paging_survives_candidates_added_between_pages(mixed_job):
     first = api.list_candidates_for_auto_ml_job(mixed_job, max_results=2)
-    folder = artifacts.JobFolder(mixed_job, "completed")
-    listed = artifacts.read_json(folder.candidates_json)["Candidates"]
+    folder = files.JobFolder(mixed_job, "completed")
+    listed = files.read_json(folder.candidates_json)["Candidates"]
     early = artifacts.candidate_document(folder, _trial(9, "Failed", reason="late", started=1_600_000_000.0), "F1",
                                          "BinaryClassification", None)
-    artifacts.write_json(folder.candidates_json, {"Candidates": [early] + listed})
+    files.write_json(folder.candidates_json, {"Candidates": [early] + listed})
     rest = api.list_candidates_for_auto_ml_job(mixed_job, next_token=first["NextToken"])
     seen = _names(first) + _names(rest)
     assert sorted(seen) == sorted(c["CandidateName"] for c in listed)  # each once; the earlier-created one is not

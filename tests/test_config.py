@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from autopilot_local.config import JobConfig, default_job_name, objective_direction
+from autopilot_local.config import JobConfig, default_job_name
 from autopilot_local.errors import InputError
+from autopilot_local.vocabulary import objective_direction
 
 
 def test_defaults_are_autopilots():

@@ -17,18 +17,19 @@ from test_notebooks import _execute, _notebook, _printed
 from test_resume import CLI
 
 from autopilot_local import ensembling
-from autopilot_local.algorithms import predict_raw
-from autopilot_local.artifacts import JobFolder, read_json
 from autopilot_local.cli import main
-from autopilot_local.config import BINARY, ENSEMBLING, HYPERPARAMETER_TUNING, REGRESSION, JobConfig
+from autopilot_local.config import JobConfig
 from autopilot_local.ensembling.bagging import fit_bagged
 from autopilot_local.ensembling.families import FAMILIES
 from autopilot_local.ensembling.selection import greedy_weights
 from autopilot_local.errors import InputError
+from autopilot_local.files import JobFolder, read_json
 from autopilot_local.job import run_job
 from autopilot_local.metrics import score
+from autopilot_local.model import predict_raw
 from autopilot_local.notebooks import candidate
 from autopilot_local.predict import load_best_model
+from autopilot_local.vocabulary import BINARY, ENSEMBLING, HYPERPARAMETER_TUNING, REGRESSION
 
 FOLDS = list(KFold(5, shuffle=True, random_state=0).split(np.zeros(500)))
 
@@ -154,7 +155,7 @@ def test_a_resumed_ensembling_job_keeps_its_finished_models(regression_job, tmp_
     folder = JobFolder(config.job_dir, config.job_name)
     saved = {p.name: p.stat().st_mtime_ns for p in folder.base_models.glob("*.joblib")}
     assert len(saved) == 6
-    from autopilot_local.job import prepare
+    from autopilot_local.stages import prepare
 
     data = prepare(config)
     from autopilot_local.job import Job

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from autopilot_local.linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
+from autopilot_local.tuning.linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
 
 
 @parametrize_with_checks([LinearLearnerRegressor(random_state=0), LinearLearnerClassifier(random_state=0)])

@@ -25,11 +25,11 @@ from markdown_it import MarkdownIt
 from nbclient import NotebookClient
 
 from autopilot_local import JobConfig, run_job
-from autopilot_local.artifacts import JobFolder
 from autopilot_local.cli import main
-from autopilot_local.job import prepare, split_rows
+from autopilot_local.files import JobFolder
 from autopilot_local.notebooks import rendering
 from autopilot_local.notebooks.report_views import TABLE_MIME
+from autopilot_local.stages import prepare, split_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPLORATION = "SageMakerAutopilotDataExplorationNotebook.ipynb"

@@ -13,12 +13,13 @@ from conftest import classification_frame, regression_frame
 from sklearn import metrics as skm
 
 from autopilot_local import explain
-from autopilot_local.artifacts import JobFolder, read_json
 from autopilot_local.cli import main
-from autopilot_local.config import BINARY, MULTICLASS, REGRESSION, JobConfig
+from autopilot_local.config import JobConfig
+from autopilot_local.files import JobFolder, read_json
 from autopilot_local.job import run_job
 from autopilot_local.predict import load_best_model
 from autopilot_local.reports import performance, treeshap
+from autopilot_local.vocabulary import BINARY, MULTICLASS, REGRESSION
 
 RNG = np.random.default_rng(0)
 

@@ -97,7 +97,7 @@ def test_a_bad_request_fails_at_fit_with_the_reason(tmp_path):
 
 
 def test_cloud_only_arguments_are_kept_and_said_once(tmp_path):
-    from autopilot_local import sdk
+    from autopilot_local.sdk import automl as sdk
 
     sdk._SAID.clear()
     vpc = {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
@@ -120,7 +120,7 @@ def test_cloud_only_arguments_are_kept_and_said_once(tmp_path):
 
 
 def test_sdk_v3_resources_create_wait_and_list_candidates(tmp_path):
-    from autopilot_local.core import resources, shapes
+    from autopilot_local.sdk import resources, shapes
 
     data = tmp_path / "homes.csv"
     regression_frame(n=600).to_csv(data, index=False)

@@ -9,8 +9,11 @@ import pytest
 from conftest import regression_frame
 
 from autopilot_local import JobConfig, tuning
-from autopilot_local.algorithms import ALGORITHMS, XGBOOST
-from autopilot_local.job import fit_transforms, prepare, split_rows, tuning_settings
+from autopilot_local.stages import fit_transforms, prepare, split_rows, tuning_settings
+from autopilot_local.tuning import study as tuning_study
+from autopilot_local.tuning import trials
+from autopilot_local.tuning.algorithms import ALGORITHMS, XGBOOST
+from autopilot_local.vocabulary import COMPLETED
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def test_xgboost_rounds_are_a_cap_that_early_stopping_cuts(prepared):
     fit_rows, score_rows = plan.folds[0]
     settings = tuning_settings(config, data)
     params = dict(XGBOOST.defaults, num_round=1024)
-    model = tuning._fit(XGBOOST, X[fit_rows], plan.y_train[fit_rows], params, plan, settings,
+    model = trials._fit(XGBOOST, X[fit_rows], plan.y_train[fit_rows], params, plan, settings,
                         (X[score_rows], plan.y_train[score_rows]))
     assert model.best_iteration < 1023  # eta 0.3 on 400 rows stops long before the cap
     assert model.get_booster().num_boosted_rounds() < 1024
@@ -60,15 +63,15 @@ def test_screens_come_first_then_the_portfolio_runs_on_the_best_screened_pipelin
     assert order == sorted(order)  # quick XGBoost screens first: the first candidate is cheap
     assert sorted(t.candidate for t in screens) == sorted(labels)
     assert all(t.hyperparameters == ALGORITHMS[t.algorithm].defaults for t in screens)
-    # portfolio trial k sees the results up to k less the runner's sight; among the pipelines it sees that are
+    # portfolio trial k sees the results up to k less the trials in flight; among the pipelines it sees that are
     # within 1% of the best, the narrowest come first: the first two configurations go to the first two
     # pipelines, the third to the first
     width = {label: train.shape[1] for label, (train, _) in matrices.items()}
     for offset, rank in ((0, 0), (1, 1), (2, 0)):
         position = len(labels) + offset
         best = {}
-        for t in outcome.trials[: position - settings.sight + 1]:
-            if t.algorithm == "xgboost" and t.status == tuning.COMPLETED:
+        for t in outcome.trials[: position - settings.trials_in_flight + 1]:
+            if t.algorithm == "xgboost" and t.status == COMPLETED:
                 best[t.candidate] = min(best.get(t.candidate, np.inf), t.objective)
         top = min(best.values())
         tied = sorted((c for c in best if best[c] <= 1.01 * top), key=lambda c: (width[c], best[c]))
@@ -86,9 +89,9 @@ def test_a_trial_whose_suggestion_a_kill_cut_short_is_completed_on_resume(prepar
     outcome = tuning.tune(study, queue, matrices, plan, dataclasses.replace(settings, max_trials=len(matrices)))
     assert len(outcome.trials) == len(matrices)
     cut = study.ask()  # the next trial, killed after choosing its candidate and before its hyperparameters
-    chosen = cut.suggest_categorical(tuning.CANDIDATE_PARAM, list(matrices))
+    chosen = cut.suggest_categorical(tuning_study.CANDIDATE_PARAM, list(matrices))
     resumed = tuning.tune(study, queue, matrices, plan, settings)
     last = resumed.trials[-1]
-    assert last.status == tuning.COMPLETED, last.failure_reason
+    assert last.status == COMPLETED, last.failure_reason
     algorithm = ALGORITHMS[chosen.split("-", 1)[1]]
     assert last.candidate == chosen and set(last.hyperparameters) == {r.name for r in algorithm.ranges}

@@ -168,7 +168,7 @@ def test_a_worker_for_a_job_the_storage_lacks_says_so(tmp_path, capsys):
 
 
 def test_a_storage_password_is_never_printed_or_kept(capsys):
-    from autopilot_local.trial_queue import shown_url
+    from autopilot_local.tuning import shown_url
 
     url = "postgresql+psycopg2://me:s3cret@127.0.0.1:1/optuna?sslmode=require"
     assert shown_url(url) == "postgresql+psycopg2://me@127.0.0.1:1/optuna?sslmode=require"

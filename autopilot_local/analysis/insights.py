@@ -5,9 +5,9 @@ Each insight is a dict with the keys key, severity, title, detail and action, li
 
 from __future__ import annotations
 
+from ..vocabulary import REGRESSION
 from .column_types import ALL_MISSING, CONSTANT, ID_LIKE, ID_LIKE_URL, ROW_INDEX
 from .prediction_power import LEAKAGE_THRESHOLD
-from .problem_type import REGRESSION
 
 HIGH, LOW = "high", "low"
 # |skew| of the regression target from which its tail dominates squared-error metrics.

@@ -7,10 +7,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..parsing import coerce_numeric, numeric_fraction
+from ..vocabulary import BINARY, MULTICLASS, PROBLEM_TYPES, REGRESSION
 from ._common import missing_mask
-
-REGRESSION, BINARY, MULTICLASS = "Regression", "BinaryClassification", "MulticlassClassification"
-PROBLEM_TYPES = (REGRESSION, BINARY, MULTICLASS)
 
 # An integer-valued numeric target with 3..MAX_INTEGER_CLASSES distinct values is a class label (ratings, 0/1/2
 # codes); more distinct values, or any non-integer value, make it a quantity: Regression.

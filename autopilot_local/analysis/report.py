@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..vocabulary import BINARY, REGRESSION
 from ._common import is_stringish, jsonable, percent, sample_positions, subsample
 from ._values import numeric_values
 from .column_types import ColumnTypes, infer_column_types
 from .insights import build_insights
 from .prediction_power import prediction_power
 from .problem_type import (
-    BINARY,
-    REGRESSION,
     check_problem_type,
     class_labels,
     infer_problem_type,

@@ -9,6 +9,8 @@ weighted ensembles on top (what AutoGluon does for Autopilot in the cloud).
 """
 
 from .families import FAMILIES
-from .search import Data, ModelSpec, Outcome, Settings, default_plan, run, unavailable
+from .model import Views, WeightedEnsemble
+from .search import Data, Fitted, ModelResult, ModelSpec, Outcome, Settings, default_plan, run, unavailable
 
-__all__ = ["FAMILIES", "Data", "ModelSpec", "Outcome", "Settings", "default_plan", "run", "unavailable"]
+__all__ = ["FAMILIES", "Views", "WeightedEnsemble", "Data", "Fitted", "ModelResult", "ModelSpec", "Outcome",
+           "Settings", "default_plan", "run", "unavailable"]

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ..algorithms import PresentClassesClassifier, predict_raw
-from ..config import REGRESSION
-from ..tuning import FoldEnsemble, in_fold_prediction
+from ..model import FoldEnsemble, PresentClassesClassifier, in_fold_prediction, predict_raw
+from ..vocabulary import REGRESSION
 from .families import GBM_PATIENCE, Family
 
 DENSE_LIMIT = 2**30  # bytes: forests need dense rows; a larger matrix is refused rather than swapped

@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from ..config import REGRESSION
+from ..vocabulary import REGRESSION
 
 TREES, DENSE = "trees", "dense"  # the two feature views (see `views.py`)
 GBM_ROUNDS = 5000  # a cap: boosting stops when the held-out fold stops improving

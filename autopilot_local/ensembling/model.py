@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ..config import REGRESSION
+from ..vocabulary import REGRESSION
 
 
 class Views:

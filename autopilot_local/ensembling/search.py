@@ -17,15 +17,22 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..config import objective_direction
-from ..forks import ForkPool
+from ..forks import Finished, ForkPool
 from ..metrics import all_scores, score
+from ..vocabulary import (
+    COMPLETED,
+    FAILED,
+    MAX_CANDIDATES_REACHED,
+    MAX_RUNTIME_REACHED,
+    STOPPED,
+    candidate_name,
+    objective_direction,
+)
 from .bagging import fit_bagged
 from .families import FAMILIES, PRIORITY
 from .model import stack_features
 from .selection import blend, greedy_weights
 
-COMPLETED, FAILED, STOPPED = "Completed", "Failed", "Stopped"
 ENSEMBLE = "weighted-ensemble"
 LEVEL_ONE_SHARE = 0.7  # of a time budget, before level 2 starts
 # Level 2 stacks on the k-fold bagged level-1 models. Not on the forests: their out-of-bag predictions come from
@@ -57,7 +64,7 @@ class ModelSpec:
         return FAMILIES[self.family].portfolio[self.config_index]
 
     def candidate_name(self, job_name: str) -> str:
-        return candidate_name(job_name, self.name)
+        return candidate_name(job_name, f"-{self.name}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,7 +96,7 @@ class ModelResult:
         return self.ended - self.started
 
     def candidate_name(self, job_name: str) -> str:
-        return candidate_name(job_name, self.name)
+        return candidate_name(job_name, f"-{self.name}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -146,12 +153,6 @@ class Outcome:
     stack_inputs: list
 
 
-def candidate_name(job_name: str, model_name: str) -> str:
-    """The candidate's name: the job's and the model's, the job's cut so that it fits AWS's 64 characters."""
-    rest = f"-{model_name}"
-    return job_name[: 64 - len(rest)].rstrip("-") + rest
-
-
 def default_plan(algorithms, max_models: int | None = None) -> list[ModelSpec]:
     """The base models a job trains, in order: level 1 in `PRIORITY` order, then level 2.
 
@@ -200,7 +201,7 @@ class _Runner:
         self.on_result, self.on_fitted = on_result, on_fitted
         self.stack_inputs = stack_inputs
         self.best: ModelResult | None = None
-        self.stop_reason = "MaxCandidatesReached"
+        self.stop_reason = MAX_CANDIDATES_REACHED
         started = time.time()
         deadline = settings.deadline
         has_level_two = any(s.level == 2 for s in plan)
@@ -211,32 +212,29 @@ class _Runner:
         self.pending = [s for s in plan if s.name not in self.fitted]
 
     def run(self) -> None:
-        global _DATA
         pool = ForkPool(self.settings.workers)
-        _DATA = self.data
         try:
             while self.pending or pool.running or pool.finished:
                 if self._stop_requested():
                     self._stop_all(pool, "stopped: StopAutoMLJob was requested")
-                    self.stop_reason = "Stopped"
+                    self.stop_reason = STOPPED
                     break
                 if self.settings.deadline is not None and time.time() >= self.settings.deadline:
                     self._stop_all(pool, "stopped: the job reached MaxAutoMLJobRuntimeInSeconds")
-                    self.stop_reason = "MaxAutoMLJobRuntimeReached"
+                    self.stop_reason = MAX_RUNTIME_REACHED
                     break
                 self._dispatch(pool)
-                for spec, outcome in pool.collect(timeout=0.25):
-                    self._finish(spec, outcome)
+                for finished in pool.collect(timeout=0.25):
+                    self._finish(finished)
         finally:
             pool.stop()
-            _DATA = None
 
     def _dispatch(self, pool: ForkPool) -> None:
         while pool.free() > 0 and self.pending:
             spec = self.pending[0]
             if spec.level == 1 and self.cutoff is not None and time.time() >= self.cutoff:
                 self.pending = [s for s in self.pending if s.level == 2]  # level 2 takes the rest of the budget
-                self.stop_reason = "MaxAutoMLJobRuntimeReached"
+                self.stop_reason = MAX_RUNTIME_REACHED
                 continue
             if spec.level == 2 and self.stack_inputs is None:
                 level_one_running = any(key.level == 1 for key in pool.keys())
@@ -254,19 +252,19 @@ class _Runner:
         inputs = self.stack_inputs if spec.level == 2 else []
         stacked = [self.fitted[name] for name in inputs]
         self.launched[spec] = time.time()
-        pool.launch(spec, lambda: _fit_model(spec, stacked, self.settings), self.settings.per_model_limit)
+        pool.launch(spec, _fit_model, self.data, spec, stacked, self.settings, limit=self.settings.per_model_limit)
 
-    def _finish(self, spec: ModelSpec, outcome) -> None:
-        kind, value = outcome
-        if kind == "done":
-            model, oof, valid, inside, result_fields = value
+    def _finish(self, finished: Finished) -> None:
+        spec = finished.key
+        if finished.succeeded:
+            model, oof, valid, inside, result_fields = finished.value
             result = self._result(spec, COMPLETED, **result_fields)
             self._record(Fitted(result, model, oof, valid, inside))
             return
-        if kind == "limit":
+        if finished.timed_out:
             reason = f"exceeded MaxRuntimePerTrainingJobInSeconds ({self.settings.per_model_limit:g} s)"
         else:
-            reason = value
+            reason = finished.error
         self._fail(spec, FAILED, reason)
 
     def _stop_all(self, pool: ForkPool, reason: str) -> None:
@@ -350,12 +348,9 @@ def _view_dpp(data: Data, view: str) -> str:
 
 # --- in the child process ----------------------------------------------------------------------------------
 
-_DATA: Data | None = None  # the job's matrices, inherited by forked children: nothing is pickled
 
-
-def _fit_model(spec: ModelSpec, stacked: list, settings: Settings):
+def _fit_model(data: Data, spec: ModelSpec, stacked: list, settings: Settings):
     """Fit one bagged base model; return it, its out-of-fold and validation predictions and its scores."""
-    data = _DATA
     family = FAMILIES[spec.family]
     X = data.views[family.view]
     X_valid = data.valid_views[family.view] if data.valid_views is not None else None

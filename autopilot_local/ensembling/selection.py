@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import objective_direction
 from ..metrics import score
+from ..vocabulary import objective_direction
 
 ROUNDS = 40
 

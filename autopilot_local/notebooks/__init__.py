@@ -15,30 +15,29 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
-from .. import artifacts
+from ..files import write_atomic
 from . import candidate, exploration
-from .dpp_modules import FOLDER, render_module
+from .dpp_modules import render_module
 
 if TYPE_CHECKING:
-    from ..artifacts import JobFolder
     from ..config import JobConfig
-    from ..job import PreparedData
+    from ..files import JobFolder
+    from ..stages import PreparedData
 
 __all__ = ["write_candidate_artifacts"]
 
 
 def write_candidate_artifacts(folder: JobFolder, config: JobConfig, data: PreparedData) -> dict:
     """Write the dpp modules and both notebooks; return their locations as DescribeAutoMLJob's AutoMLJobArtifacts."""
-    base = folder.candidates_dir.resolve()
-    modules = base.joinpath(*FOLDER)
+    modules = folder.dpp_modules.resolve()
     for definition in data.definitions:
-        artifacts.write_atomic(modules / f"{definition.name}.py", render_module(definition, config.job_name))
-    notebooks = base / "notebooks"
+        write_atomic(modules / f"{definition.name}.py", render_module(definition, config.job_name))
+    notebooks = folder.notebooks.resolve()
     explore = exploration.render(data.report, config.job_name, folder.exploration_report.resolve(),
                                  str(Path(config.data).resolve()))
     define = candidate.render(config, data, folder.root.resolve(), modules)
-    artifacts.write_atomic(notebooks / exploration.NAME, nbformat.writes(explore))
-    artifacts.write_atomic(notebooks / candidate.NAME, nbformat.writes(define))
+    write_atomic(notebooks / exploration.NAME, nbformat.writes(explore))
+    write_atomic(notebooks / candidate.NAME, nbformat.writes(define))
     return {
         "CandidateDefinitionNotebookLocation": str(notebooks / candidate.NAME),
         "DataExplorationNotebookLocation": str(notebooks / exploration.NAME),

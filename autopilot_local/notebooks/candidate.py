@@ -6,9 +6,10 @@ from pathlib import Path
 
 import nbformat
 
-from ..algorithms import ALGORITHMS
-from ..config import CV_FOLDS, ENSEMBLING, OBJECTIVES, JobConfig, objective_direction
-from .dpp_modules import FOLDER
+from ..config import JobConfig
+from ..files import JobFolder
+from ..tuning.algorithms import ALGORITHMS
+from ..vocabulary import CV_FOLDS, ENSEMBLING, OBJECTIVES, objective_direction
 from .rendering import render_notebook, trusted
 
 TEMPLATE = "candidate_definition.ipynb.jinja"
@@ -65,7 +66,7 @@ def _candidate(definition) -> dict:
         "label": definition.label,
         "description": trusted(definition.description()),  # built from column types and transformer names only
         "module_name": module,
-        "module_link": trusted("/".join(("..", *FOLDER, module))),
+        "module_link": trusted("/".join(("..", *JobFolder.DPP_MODULES, module))),
     }
 
 

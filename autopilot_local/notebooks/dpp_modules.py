@@ -12,7 +12,6 @@ from ..candidates import CandidateDefinition, Step, Union
 from .rendering import Escaped, py, render_text
 
 TEMPLATE = "dpp.py.jinja"
-FOLDER = ("generated_module", "candidate_data_processors")
 
 
 def render_module(definition: CandidateDefinition, job_name: str) -> str:

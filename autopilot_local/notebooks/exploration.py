@@ -8,7 +8,7 @@ import nbformat
 
 from ..analysis import ExplorationReport
 from ..analysis.prediction_power import LEAKAGE_THRESHOLD
-from ..analysis.problem_type import REGRESSION
+from ..vocabulary import REGRESSION
 from . import report_views
 from .prerun import prerun
 from .rendering import render_notebook

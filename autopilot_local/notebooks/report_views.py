@@ -19,10 +19,11 @@ import pandas as pd
 from ..analysis import ExplorationReport
 from ..analysis._common import jsonable, sample_positions
 from ..analysis.prediction_power import LEAKAGE_THRESHOLD
-from ..analysis.problem_type import REGRESSION, valid_target_mask
+from ..analysis.problem_type import valid_target_mask
 from ..analysis.report import MODEL_ROWS
 from ..analysis.statistics import OUTLIER_RSTDS, numeric_frame
 from ..parsing import coerce_numeric
+from ..vocabulary import REGRESSION
 
 TABLE_MIME = "application/vnd.autopilot-local.table+json"
 MAX_TABLE_ROWS = 30  # longer tables show their first and last rows

@@ -13,9 +13,10 @@ import re
 import time
 from pathlib import Path
 
-from ..artifacts import read_json, write_atomic, write_json
-from ..config import CV_MAX_ROWS, DEFAULT_MAX_CANDIDATES, TUNING_ALGORITHMS, JobConfig, objective_direction
+from ..config import JobConfig
+from ..files import JobFolder, read_json, write_atomic, write_json
 from ..job import run_job
+from ..vocabulary import CV_MAX_ROWS, DEFAULT_MAX_CANDIDATES, TUNING_ALGORITHMS, objective_direction
 from .sources import CloudJob
 
 CLOSE = 0.005  # objective values within half a percent of each other agree
@@ -33,9 +34,9 @@ def compare(cloud: CloudJob, output_dir: str | Path = "jobs", job_name: str | No
     local = run_job(config, reporter)
     seconds = time.time() - started
     report = _report(cloud, config, local, seconds)
-    folder = config.job_dir / "parity"
-    write_json(folder / "parity-report.json", report)
-    write_atomic(folder / "parity-report.md", render_markdown(report))
+    folder = JobFolder(config.job_dir)
+    write_json(folder.parity / "parity-report.json", report)
+    write_atomic(folder.parity / "parity-report.md", render_markdown(report))
     return report
 
 
@@ -61,9 +62,9 @@ def _local_name(cloud_name: str) -> str:
 # --- the rows ----------------------------------------------------------------------------------------------------
 
 def _report(cloud: CloudJob, config: JobConfig, local: dict, seconds: float) -> dict:
-    folder = config.job_dir
-    definitions = read_json(next(folder.glob("sagemaker-automl-candidates/*/candidate_definitions.json")))
-    exploration = read_json(next(folder.glob("sagemaker-automl-candidates/*/exploration_report.json")))
+    folder = JobFolder(config.job_dir, config.job_name)
+    definitions = read_json(folder.candidate_definitions)
+    exploration = read_json(folder.exploration_report)
     board = _leaderboard(folder)
     rows = [
         _row("problem type", cloud.problem_type, local["ResolvedAttributes"]["AutoMLProblemTypeResolvedAttributes"]
@@ -77,7 +78,7 @@ def _report(cloud: CloudJob, config: JobConfig, local: dict, seconds: float) -> 
              board[0]["hyperparameters"] if board else None),
     ]
     return {
-        "cloud_job": cloud.name, "local_job": config.job_name, "local_folder": str(folder.resolve()),
+        "cloud_job": cloud.name, "local_job": config.job_name, "local_folder": str(folder.root.resolve()),
         "data": str(cloud.data), "rows_compared": exploration.get("rows"),
         "validation": _validation_note(cloud, exploration.get("rows") or 0),
         "budget": _budget_note(cloud, config),
@@ -175,10 +176,10 @@ def _cloud_best_hyperparameters(cloud: CloudJob):
     return None  # Describe and ListCandidates carry no hyperparameters; the training job does
 
 
-def _leaderboard(folder: Path) -> list[dict]:
+def _leaderboard(folder: JobFolder) -> list[dict]:
     import csv
 
-    path = folder / "leaderboard.csv"
+    path = folder.leaderboard_csv
     return list(csv.DictReader(path.open(encoding="utf-8"))) if path.exists() else []
 
 

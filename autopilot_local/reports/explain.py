@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ..config import BINARY, REGRESSION
 from ..ensembling.model import Views, WeightedEnsemble
-from ..linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
-from ..tuning import FoldEnsemble
+from ..model import FoldEnsemble
+from ..tuning.linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
+from ..vocabulary import BINARY, REGRESSION
 from . import treeshap
 
 MAPPING_ROWS = 512  # rows the column mapping is probed on
@@ -39,6 +39,9 @@ LINEAR_BACKGROUND = 10_000  # training rows whose average linear attributions st
 
 @dataclass
 class Explanation:
+    """SHAP attributions of rows on a model's original columns: ``values`` plus ``base_value`` add up to
+    ``explained`` row by row."""
+
     columns: list  # the original columns, in the model's order
     values: np.ndarray  # rows x columns
     base_value: np.ndarray  # per row (the same for every row but in multiclass)
@@ -51,6 +54,7 @@ class Explanation:
         return self.base_value + self.values.sum(axis=1)
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per explained row: the base value, what the attributions add up to, each column's share."""
         frame = pd.DataFrame(self.values, columns=[str(c) for c in self.columns])
         frame.insert(0, "base_value", self.base_value)
         frame.insert(1, "explained", self.explained)
@@ -73,9 +77,24 @@ def explain(model, rows: pd.DataFrame, background: pd.DataFrame | None = None, s
 
 
 def explain_job(job_dir, rows: pd.DataFrame, seed: int = 0) -> Explanation:
-    """`explain` for a finished job's best candidate; background rows, where needed, come from its training file."""
-    from ..artifacts import read_json
+    """SHAP values of a finished job's best candidate for ``rows``, on the original columns.
+
+    Parameters
+    ----------
+    job_dir : str or Path
+        The job's folder.
+    rows : pandas.DataFrame
+        Rows with the training columns (the target may be absent).
+    seed : int, default 0
+        Seeds the sampled explainer, where the model needs it (its background rows come from the training file).
+
+    Returns
+    -------
+    Explanation
+        Whose ``values`` plus ``base_value`` add up to ``explained`` row by row.
+    """
     from ..errors import InputError
+    from ..files import JobFolder, read_json
     from ..io import read_table
     from ..predict import load_best_model
 
@@ -83,7 +102,7 @@ def explain_job(job_dir, rows: pd.DataFrame, seed: int = 0) -> Explanation:
     missing = [c for c in model.feature_columns if c not in rows.columns]
     if missing:
         raise InputError(f"the rows lack column(s) the model was trained on: {', '.join(map(repr, missing))}")
-    request = read_json(Path(job_dir) / "request.json")
+    request = read_json(JobFolder(job_dir).request_json)
     training = request["AutoMLJobInputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
     background = read_table(training) if "://" not in training and Path(training).exists() else None
     try:

@@ -16,9 +16,9 @@ import warnings
 import numpy as np
 from sklearn import metrics as skm
 
-from ..config import BINARY, REGRESSION, objective_direction
 from ..metrics import all_scores
 from ..notebooks.report_views import Figure
+from ..vocabulary import BINARY, REGRESSION, objective_direction
 
 BOOTSTRAP = 100  # resamples for each metric's standard deviation: about 7% relative error, and 0.65 s for binary
 CURVE_POINTS = 200  # points kept of a ROC or precision-recall curve

@@ -12,19 +12,17 @@ and a warning says once that they have no local effect.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import api, registry, serve
-from .artifacts import read_json, write_json
-from .config import JobConfig
-from .errors import InputError
-
-TERMINAL = ("Completed", "Failed", "Stopped")
-ROLE = "arn:aws:iam::000000000000:role/autopilot-local"
+from .. import api, registry, serve
+from ..config import JobConfig
+from ..errors import InputError
+from ..files import JobFolder
+from ..vocabulary import ROLE_ARN
+from .background import start_job, wait_for_job
 
 
 @dataclass
@@ -140,7 +138,7 @@ class _AutoMLBase:
             "AutoGenerateEndpointName": self._cloud_only.get("auto_generate_endpoint_name"),
             "EndpointName": self._cloud_only.get("endpoint_name")}) or None
         request = _present(request)
-        request.setdefault("RoleArn", ROLE)
+        request.setdefault("RoleArn", ROLE_ARN)
         self._process = start_job(request)
         if wait:
             self.wait(logs)
@@ -279,7 +277,7 @@ class AutoML(_AutoMLBase):
     @classmethod
     def attach(cls, auto_ml_job_name, sagemaker_session=None) -> AutoML:
         """An AutoML bound to an existing job, found by name."""
-        config = JobConfig.from_request_file(registry.job_dir(auto_ml_job_name) / "request.json")
+        config = JobConfig.from_request_file(JobFolder(registry.job_dir(auto_ml_job_name)).request_json)
         automl = cls(target_attribute_name=config.target, output_path=config.output_dir,
                      base_job_name=auto_ml_job_name, problem_type=config.problem_type,
                      max_candidates=config.max_candidates,
@@ -343,7 +341,7 @@ class AutoMLV2(_AutoMLBase):
 
     @classmethod
     def attach(cls, auto_ml_job_name, sagemaker_session=None) -> AutoMLV2:
-        config = JobConfig.from_request_file(registry.job_dir(auto_ml_job_name) / "request.json")
+        config = JobConfig.from_request_file(JobFolder(registry.job_dir(auto_ml_job_name)).request_json)
         tabular = AutoMLTabularConfig(
             target_attribute_name=config.target, algorithms_config=list(config.algorithms), mode=config.mode,
             problem_type=config.problem_type, max_candidates=config.max_candidates,
@@ -355,52 +353,6 @@ class AutoMLV2(_AutoMLBase):
                      job_objective=config.objective, validation_fraction=config.validation_fraction)
         automl.current_job_name = automl.latest_auto_ml_job = auto_ml_job_name
         return automl
-
-
-def start_job(request: dict) -> subprocess.Popen:
-    """Run a CreateAutoMLJob(V2) request as a job in its own process; a bad request is refused before it starts."""
-    JobConfig.from_request(request)
-    if registry.exists(request["AutoMLJobName"]):  # job names are unique, as in an AWS account
-        raise InputError(f"a job named {request['AutoMLJobName']!r} already exists")
-    requested = registry.home() / "requests" / f"{request['AutoMLJobName']}.json"
-    write_json(requested, request)
-    command = [sys.executable, "-m", "autopilot_local.cli", "run", "--request", str(requested), "--quiet"]
-    with requested.with_suffix(".log").open("w", encoding="utf-8") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for_job(job_name: str, process: subprocess.Popen | None, started: bool = False, logs: bool = False,
-                 poll: float = 0.5, timeout: float | None = None) -> dict:
-    """The job's DescribeAutoMLJobV2 document once it has ended (or, with ``started``, once its folder exists).
-
-    Status changes are printed with ``logs``; a job its process refused (bad input: no folder) raises `InputError`
-    with the process's own message; past ``timeout`` seconds, `TimeoutError`.
-    """
-    shown, ends = 0, None if timeout is None else time.time() + timeout
-    while True:
-        code = process.poll() if process else None
-        described = _job_document(job_name)
-        if logs and described is not None:
-            history = read_json(registry.job_dir(job_name) / "status-history.json")
-            for entry in history[shown:]:
-                print(f"{entry['Time']} {entry['Status']} - {entry['SecondaryStatus']}", file=sys.stderr)
-            shown = len(history)
-        if described is not None and (started or (described["AutoMLJobStatus"] in TERMINAL
-                                                  and (code is not None or process is None))):
-            return described
-        if code is not None and described is None:
-            log = (registry.home() / "requests" / f"{job_name}.log").read_text(encoding="utf-8").strip()
-            raise InputError(log.splitlines()[-1] if log else f"job {job_name} exited with code {code}")
-        if ends is not None and time.time() >= ends:
-            raise TimeoutError(f"job {job_name} has not ended within {timeout:g} s")
-        time.sleep(poll)
-
-
-def _job_document(job_name: str) -> dict | None:
-    try:
-        return read_json(registry.job_dir(job_name) / "job.json")
-    except (InputError, FileNotFoundError, ValueError):
-        return None  # not started yet, or a file mid-rename
 
 
 def _present(members: dict) -> dict:

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 from .. import api, registry
 from ..errors import InputError
-from ..sdk import start_job, wait_for_job
+from ..files import JobFolder
+from ..vocabulary import FAILED
 from . import shapes
+from .background import start_job, wait_for_job
 
 
 class FailedStatusError(Exception):
@@ -57,12 +59,10 @@ class _AutoMLResource:
         except TimeoutError as error:
             raise TimeoutExceededError(str(error)) from None
         self.refresh()
-        if self.auto_ml_job_status == "Failed":
+        if self.auto_ml_job_status == FAILED:
             raise FailedStatusError(f"job {self.auto_ml_job_name} failed: {getattr(self, 'failure_reason', '')}")
 
     def stop(self) -> None:
-        from ..artifacts import JobFolder
-
         folder = JobFolder(registry.job_dir(self.auto_ml_job_name), self.auto_ml_job_name)
         folder.stop_request.parent.mkdir(parents=True, exist_ok=True)
         folder.stop_request.touch()

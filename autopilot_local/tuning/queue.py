@@ -20,13 +20,14 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from .errors import InputError
+from ..errors import InputError
+from ..vocabulary import IN_PROGRESS, TERMINAL_STATUSES
 
 SUFFIX = ":queue"  # job names are letters, digits and hyphens: no job study can take this name
 BEAT = 5.0  # seconds between the heartbeats of a claimed entry
 LEASE = 60.0  # an entry claimed and not heard of for this long is handed to another worker
 POLL = 0.25  # seconds between looks at the storage while trials run elsewhere (a trial takes a second or more)
-ACTIVE, FINAL = "InProgress", ("Completed", "Stopped", "Failed")
+ACTIVE, FINAL = IN_PROGRESS, TERMINAL_STATUSES  # the job's state, as its queue tells workers
 
 
 @dataclass
@@ -84,6 +85,17 @@ def this_worker() -> str:
 
 
 class TrialQueue:
+    """The queue of the job named ``job_name`` in ``storage``: the job's facts for its workers (its request, its
+    state, its matrices' signatures) and the trials waiting for a worker, claimed, or handed back.
+
+    Parameters
+    ----------
+    storage : optuna.storages.BaseStorage
+        The job's storage (SQLite in the job folder, or a shared database).
+    job_name : str
+        The job's AutoMLJobName; the queue is the study named after it with ``":queue"`` added.
+    """
+
     def __init__(self, storage: optuna.storages.BaseStorage, job_name: str):
         self.storage = storage
         self.study = optuna.load_study(storage=storage, study_name=job_name + SUFFIX)
@@ -98,6 +110,7 @@ class TrialQueue:
 
     @classmethod
     def exists(cls, storage, job_name: str) -> bool:
+        """Whether ``storage`` holds a queue for a job of this name."""
         try:
             storage.get_study_id_from_name(job_name + SUFFIX)
         except KeyError:
@@ -107,19 +120,23 @@ class TrialQueue:
     # --- the job's facts ----------------------------------------------------------------------------------------
 
     def info(self) -> dict:
+        """The job's facts, as `create` and `update` wrote them."""
         return self.storage.get_study_user_attrs(self.study._study_id)
 
     def update(self, **info) -> None:
+        """Write facts of the job (its state, its candidates' signatures, the leader's heartbeat)."""
         for key, value in info.items():
             self.study.set_user_attr(key, value)
 
     # --- the leader's side ------------------------------------------------------------------------------------
 
     def publish(self, position: int, candidate: str, params: dict, deadline: float | None) -> None:
+        """Queue trial ``position`` of the job's study for any worker to claim."""
         entry = {"position": position, "candidate": candidate, "params": params, "deadline": deadline}
         self.study.enqueue_trial({}, user_attrs=entry, skip_if_exists=False)
 
     def entries(self) -> list[optuna.trial.FrozenTrial]:
+        """Every entry, in any state."""
         return self.storage.get_all_trials(self.study._study_id, deepcopy=False)
 
     def retire(self, entry: optuna.trial.FrozenTrial) -> bool:
@@ -158,6 +175,7 @@ class TrialQueue:
         return None
 
     def beat(self, entries) -> None:
+        """Say that this worker still runs ``entries``."""
         for entry in entries:
             try:
                 self.storage.set_trial_user_attr(entry.trial_id, "beat", time.time())

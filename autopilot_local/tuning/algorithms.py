@@ -14,7 +14,8 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from .config import REGRESSION
+from ..model import PresentClassesClassifier
+from ..vocabulary import REGRESSION
 from .linear_learner import LinearLearnerClassifier, LinearLearnerRegressor
 
 
@@ -142,33 +143,6 @@ def early_stopping_rounds(eta: float) -> int:
     return int(np.clip(round(2.0 / eta), 10, 50))
 
 
-class PresentClassesClassifier:
-    """Fits a classifier on the classes present in its rows, coded 0..k-1.
-
-    XGBoost refuses labels that are not exactly 0..k-1, and a fold of a problem with a rare class can lack it.
-    ``classes_`` keeps the original codes, so `predict_raw` puts each probability back in its class's column.
-    """
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-
-    def fit(self, X, y, eval_set=None, **fit_params):
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if eval_set:  # scoring rows of a class absent from these rows cannot be coded: they are left out
-            X_eval, y_eval = eval_set[0]
-            known = np.isin(y_eval, self.classes_)
-            eval_set = [(X_eval[known], np.searchsorted(self.classes_, y_eval[known]))]
-            if fit_params.get("sample_weight_eval_set") is not None:
-                fit_params["sample_weight_eval_set"] = [fit_params["sample_weight_eval_set"][0][known]]
-        if len(self.classes_) == 2 and str(self.estimator.get_params().get("objective", "")).startswith("multi:"):
-            self.estimator.set_params(objective="binary:logistic")  # two of three classes: a binary problem here
-        self.estimator.fit(X, codes, eval_set=eval_set, **fit_params)
-        return self
-
-    def predict_proba(self, X) -> np.ndarray:
-        return self.estimator.predict_proba(X)
-
-
 def _linear_static(problem_type: str, n_classes: int, n_features: int) -> dict:
     if problem_type == REGRESSION:
         predictor = "regressor"
@@ -200,15 +174,3 @@ def _mlp(problem_type: str, p: dict, seed: int):
 
 _STATIC = {"xgboost": _xgboost_static, "linear-learner": _linear_static, "mlp": _mlp_static}
 _BUILDERS = {"xgboost": _xgboost, "linear-learner": _linear_learner, "mlp": _mlp}
-
-
-def predict_raw(estimator, X, problem_type: str, n_classes: int) -> np.ndarray:
-    """Regression values, or class probabilities with one column for each of the ``n_classes`` label codes."""
-    if problem_type == REGRESSION:
-        return np.asarray(estimator.predict(X), dtype=float)
-    proba = np.asarray(estimator.predict_proba(X), dtype=float)
-    if proba.shape[1] == n_classes:
-        return proba
-    full = np.zeros((proba.shape[0], n_classes))  # a class absent from this fit's rows gets probability 0
-    full[:, np.asarray(estimator.classes_, dtype=int)] = proba
-    return full
