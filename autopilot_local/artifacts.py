@@ -133,6 +133,7 @@ def _inference_containers(folder: JobFolder, trial, problem_type: str, model_pat
 
 
 def leaderboard_csv(rows: list[dict]) -> str:
+    """The leaderboard ``rows`` as CSV text under a header row (just ``rank`` when there are no rows)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["rank"], lineterminator="\n")
     writer.writeheader()

@@ -28,10 +28,12 @@ class Step:
     params: dict = field(default_factory=dict)
 
     def build(self):
+        """A new, unfitted instance of the transformer with ``params``."""
         return getattr(transformers, self.transformer)(**self.params)
 
     @property
     def step_name(self) -> str:
+        """The step's name in a pipeline: the transformer's name in lower case."""
         return self.transformer.lower()
 
 
@@ -42,10 +44,12 @@ class Union:
     steps: tuple[Step, ...]
 
     def build(self):
+        """A new, unfitted `FeatureUnion` of the steps."""
         return FeatureUnion([(s.step_name, s.build()) for s in self.steps])
 
     @property
     def step_name(self) -> str:
+        """The union's name in a pipeline, as `make_pipeline` would name a `FeatureUnion`."""
         return "featureunion"
 
 
@@ -72,9 +76,11 @@ class CandidateDefinition:
         return f"{self.name}-{self.algorithm}"
 
     def active_types(self) -> list[str]:
+        """The column types that have columns, in `COLUMN_TYPES` order."""
         return [t for t in COLUMN_TYPES if self.columns.get(t)]
 
     def build_feature_transform(self) -> Pipeline:
+        """A new, unfitted feature pipeline: one branch per column type, then the stages after the merge."""
         branches = [
             (f"{kind}_processing", _chain(self.column_stages[kind]), list(self.columns[kind]))
             for kind in self.active_types()
@@ -84,6 +90,8 @@ class CandidateDefinition:
         return Pipeline([("column_transformer", column_transformer)] + merged)
 
     def build_label_transform(self):
+        """A new, unfitted target encoder: `NALabelEncoder` for regression, else a `RobustLabelEncoder` of
+        ``labels`` that codes unseen labels as one more class."""
         if self.problem_type == REGRESSION:
             return transformers.NALabelEncoder()
         return transformers.RobustLabelEncoder(labels=list(self.labels), fill_label_value=None,
@@ -100,6 +108,7 @@ class CandidateDefinition:
         return text + f" The transformed data will be used to tune a *{self.algorithm}* model."
 
     def to_dict(self) -> dict:
+        """The definition as JSON-ready data, with its description."""
         return {
             "name": self.name,
             "algorithm": self.algorithm,

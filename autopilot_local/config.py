@@ -179,9 +179,11 @@ class JobConfig:
         return mode
 
     def algorithms_for(self, mode: str) -> tuple[str, ...]:
+        """The algorithms asked for, or else every algorithm of ``mode``."""
         return self.algorithms or ALGORITHMS_BY_MODE[mode]
 
     def check_objective(self, problem_type: str) -> None:
+        """Raise `InputError` if the objective asked for does not fit ``problem_type``."""
         if self.objective is not None and self.objective not in OBJECTIVES[problem_type]:
             raise InputError(
                 f"objective metric {self.objective!r} does not fit a {problem_type} problem; "
@@ -189,11 +191,13 @@ class JobConfig:
             )
 
     def resolved_objective(self, problem_type: str) -> str:
+        """The objective the job uses: the one asked for, else Autopilot's default for ``problem_type``."""
         self.check_objective(problem_type)
         return self.objective or OBJECTIVES[problem_type][0]
 
     @property
     def effective_max_candidates(self) -> int:
+        """MaxCandidates as asked for, else Autopilot's default of 250."""
         return self.max_candidates or DEFAULT_MAX_CANDIDATES
 
     @property
@@ -202,10 +206,12 @@ class JobConfig:
         return (s3.staging(self.output_dir) if s3.is_s3(self.output_dir) else Path(self.output_dir)) / self.job_name
 
     def to_dict(self) -> dict:
+        """The config as JSON-ready data, one key per field."""
         return dataclasses.asdict(self) | {"algorithms": list(self.algorithms)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobConfig":
+        """Inverse of `to_dict`; keys that are not fields are ignored, missing ones take their defaults."""
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
 
     # --- the AWS request shape -------------------------------------------------------------------------------
@@ -267,6 +273,7 @@ class JobConfig:
 
     @classmethod
     def from_request_file(cls, path: str | Path, **overrides) -> "JobConfig":
+        """`from_request` on the JSON request body in file ``path``; `InputError` if it cannot be read."""
         try:
             request = json.loads(Path(path).read_text())
         except OSError as error:

@@ -133,18 +133,22 @@ class JobFolder:
 
     @property
     def processing_job(self) -> str:
+        """The analysis's processing job name, ``<job>-pr-1-<hash>``."""
         return f"{self.job_name}-pr-1-{self.hash}"
 
     @property
     def candidates_dir(self) -> Path:
+        """The folder of the analysis's outputs: the report, the definitions, the modules and the notebooks."""
         return self.root / "sagemaker-automl-candidates" / self.processing_job
 
     @property
     def exploration_report(self) -> Path:
+        """The analysis's report of the data, as JSON."""
         return self.candidates_dir / "exploration_report.json"
 
     @property
     def candidate_definitions(self) -> Path:
+        """The candidate pipelines' definitions, as JSON."""
         return self.candidates_dir / "candidate_definitions.json"
 
     # the generated dppN.py modules' package, and the notebooks beside it (which link the modules relatively)
@@ -152,16 +156,20 @@ class JobFolder:
 
     @property
     def dpp_modules(self) -> Path:
+        """The package of the generated ``dppN.py`` modules."""
         return self.candidates_dir.joinpath(*self.DPP_MODULES)
 
     @property
     def notebooks(self) -> Path:
+        """The folder of the candidate and data exploration notebooks."""
         return self.candidates_dir / "notebooks"
 
     def data_processor_job(self, dpp: str) -> str:
+        """The name of the training job that fits ``dpp``'s feature transform, ``<job>-<dpp>-1-<hash>``."""
         return f"{self.job_name}-{dpp}-1-{short_hash(self.job_name, dpp)}"
 
     def data_processor_model(self, dpp: str) -> Path:
+        """``dpp``'s fitted feature and label transforms, in one file."""
         return self.root / "data-processor-models" / self.data_processor_job(dpp) / "output" / "model.joblib"
 
     # ENSEMBLING: each finished base model (crash-safe: a resumed job keeps them), and the final model where
@@ -169,6 +177,7 @@ class JobFolder:
     base_models = property(lambda self: self.root / "ensembling" / "models")
 
     def base_model(self, name: str) -> Path:
+        """ENSEMBLING: the finished base model ``name``."""
         return self.base_models / f"{name}.joblib"
 
     def model_insights(self, candidate_name: str) -> Path:
@@ -180,6 +189,7 @@ class JobFolder:
         return self.root / "documentation" / "explainability" / candidate_name
 
     def ensemble_model(self, candidate_name: str) -> Path:
+        """ENSEMBLING: the final model of candidate ``candidate_name``."""
         return self.root / "sagemaker-automl-candidates" / "model" / candidate_name / "model.joblib"
 
     def candidate_model(self, candidate_name: str, dpp: str, algorithm_short_name: str) -> Path:

@@ -42,6 +42,7 @@ class Finished:
 
     @property
     def succeeded(self) -> bool:
+        """Whether the work returned, neither failing nor timing out."""
         return not self.error and not self.timed_out
 
 

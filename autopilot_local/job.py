@@ -149,6 +149,7 @@ class Job:
     # --- status -----------------------------------------------------------------------------------------------
 
     def set_status(self, status: str, secondary: str, write: bool = True) -> None:
+        """Record a status change in the history; with ``write``, report it and rewrite the job's documents."""
         self.status, self.secondary_status = status, secondary
         self.history.append({"Status": status, "SecondaryStatus": secondary, "Time": artifacts.iso_time(time.time())})
         if write:  # before the folder exists the input may still be refused: nothing to report yet
@@ -204,12 +205,18 @@ class Job:
         return config
 
     def write_describe(self) -> None:
+        """Write `describe` and the status history into the job folder."""
         write_json(self.folder.job_json, self.describe())
         write_json(self.folder.history_json, self.history)
 
     # --- the stages -------------------------------------------------------------------------------------------
 
     def execute(self, data: PreparedData, resume: bool = False) -> dict:
+        """Run the job's stages on ``data`` to the end and return its DescribeAutoMLJobV2 document.
+
+        With ``resume`` the job folder already exists and keeps what an earlier run finished. A failure is recorded
+        in the job's documents, then raised.
+        """
         self.problem_type, self.objective, self.mode = data.problem_type, data.objective, data.mode
         if data.dropped_target_rows:
             self.partial_failures.append(

@@ -61,4 +61,5 @@ def reported_metrics(problem_type: str) -> tuple[str, ...]:
 
 def all_scores(problem_type: str, y_true: np.ndarray, prediction: np.ndarray,
                sample_weight: np.ndarray | None = None) -> dict[str, float]:
+    """Every metric `reported_metrics` lists for ``problem_type``, by name, each as `score` computes it."""
     return {name: score(name, y_true, prediction, sample_weight) for name in reported_metrics(problem_type)}

@@ -17,10 +17,12 @@ SCHEME = "s3://"
 
 
 def is_s3(uri) -> bool:
+    """Whether ``uri`` is an ``s3://`` URI."""
     return str(uri).startswith(SCHEME)
 
 
 def split(uri: str) -> tuple[str, str]:
+    """The bucket and key of an ``s3://`` URI; `InputError` if it names no bucket."""
     bucket, _, key = uri[len(SCHEME):].partition("/")
     if not bucket:
         raise InputError(f"{uri} names no bucket")

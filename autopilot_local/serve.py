@@ -63,6 +63,8 @@ class ModelEndpoint:
         self.layouts = {len(self.columns): self.columns, len(inputs): inputs}
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """The response to request ``body`` (CSV when ``content_type`` is unset) and its type, the first one
+        ``accept`` names that the endpoint speaks; `RequestError` for a request it refuses."""
         response_type = _response_type(accept)
         frame, row_numbers = self.rows(body, _media_type(content_type) or CSV)
         return self.encode(self.predict(frame, row_numbers), response_type), response_type
@@ -85,6 +87,8 @@ class ModelEndpoint:
         return frame, row_numbers
 
     def predict(self, frame: pd.DataFrame, row_numbers: list[int]) -> dict:
+        """The prediction columns of ``frame`` under the endpoint's keys; `RequestError` names the first row the
+        model cannot take, by its number in ``row_numbers``."""
         try:
             return prediction_columns(self.model, frame, self.keys)
         except Exception as error:
@@ -93,6 +97,7 @@ class ModelEndpoint:
             raise RequestError(HTTPStatus.BAD_REQUEST, f"{where}: the model cannot take its values: {error}") from None
 
     def encode(self, columns: dict, response_type: str) -> bytes:
+        """The prediction ``columns`` as a ``response_type`` body: CSV rows, or JSON or JSON lines records."""
         if response_type == CSV:
             return encode_csv(columns).encode()
         if self.model.problem_type == REGRESSION:
@@ -324,10 +329,12 @@ class EndpointServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
+        """The address the server listens on, ``http://<host>:<port>``."""
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
     def close(self) -> None:
+        """Stop listening and shut down the open connections."""
         self.server_close()
         for connection in list(self.connections):
             try:
@@ -369,6 +376,7 @@ class Predictor:
 
     @property
     def feature_columns(self) -> list[str]:
+        """The columns a row sends, in the order the endpoint takes them."""
         return self._server.endpoint.columns
 
     def predict(self, data, accept: str = CSV):

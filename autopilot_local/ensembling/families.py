@@ -46,6 +46,7 @@ class Family:
     early_stopping: bool = False
 
     def available(self) -> bool:
+        """Whether the family's package is installed."""
         return importlib.util.find_spec(self.module) is not None
 
     def build(self, problem_type: str, n_classes: int, config: dict, seed: int):

@@ -16,6 +16,7 @@ class Views:
         self.transforms = transforms  # view name -> fitted feature transform
 
     def transform(self, rows) -> dict:
+        """Each view's matrix of ``rows``, by view name."""
         return {view: transform.transform(rows) for view, transform in self.transforms.items()}
 
 
@@ -28,6 +29,8 @@ class WeightedEnsemble:
         self.problem_type = problem_type
 
     def predict_raw(self, matrices: dict) -> np.ndarray:
+        """The weighted sum of the members' `predict_raw` on the view matrices ``matrices`` (as `Views` gives
+        them), each stacked member reading its inputs' predictions too."""
         predictions: dict = {}
 
         def predict(name: str) -> np.ndarray:

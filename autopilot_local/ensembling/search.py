@@ -61,12 +61,15 @@ class ModelSpec:
 
     @property
     def config(self) -> dict:
+        """The model's hyperparameters: its family's configuration number ``config_index``."""
         return FAMILIES[self.family].portfolio[self.config_index]
 
     def candidate_name(self, job_name: str) -> str:
+        """The model's candidate name in job ``job_name`` ("<job>-LightGBM-2-BAG-L1"), shortened to AWS's limit."""
         return candidate_name(job_name, f"-{self.name}")
 
     def to_dict(self) -> dict:
+        """The spec as JSON-ready data, one key per field."""
         return asdict(self)
 
 
@@ -93,17 +96,40 @@ class ModelResult:
 
     @property
     def seconds(self) -> float:
+        """How long the model took, in seconds."""
         return self.ended - self.started
 
     def candidate_name(self, job_name: str) -> str:
+        """The model's candidate name in job ``job_name``, shortened to AWS's limit."""
         return candidate_name(job_name, f"-{self.name}")
 
     def to_dict(self) -> dict:
+        """The result as JSON-ready data, one key per field."""
         return asdict(self)
 
 
 @dataclass
 class Settings:
+    """What an ensembling run may do.
+
+    Parameters
+    ----------
+    problem_type, objective : str
+        The job's resolved problem type and objective metric.
+    n_classes : int, default 0
+        The number of classes; 0 for regression.
+    deadline : float, optional
+        ``time.time()`` after which no model may run (MaxAutoMLJobRuntimeInSeconds, less the job's other stages).
+    per_model_limit : float, optional
+        MaxRuntimePerTrainingJobInSeconds, for each bagged model.
+    workers : int, default 1
+        Models trained at once, each in a forked process.
+    seed : int, default 0
+        Seeds every model.
+    stop_file : str, optional
+        When this file appears the run stops (StopAutoMLJob).
+    """
+
     problem_type: str
     objective: str
     n_classes: int = 0
@@ -114,6 +140,7 @@ class Settings:
     stop_file: str | None = None
 
     def better(self, value: float, than: float | None) -> bool:
+        """Whether objective ``value`` beats ``than`` (anything beats None)."""
         if than is None:
             return True
         return value < than if objective_direction(self.objective) == "Minimize" else value > than
@@ -146,6 +173,8 @@ class Fitted:
 
 @dataclass
 class Outcome:
+    """What a run ends with: every result, the finished base models, the best and why it stopped."""
+
     results: list  # every ModelResult, base models in plan order, then the ensembles
     fitted: dict  # name -> Fitted, the completed base models
     best: ModelResult | None

@@ -34,4 +34,5 @@ def greedy_weights(predictions: list[np.ndarray], y: np.ndarray, objective: str,
 
 
 def blend(predictions: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """The ``weights``-weighted sum of ``predictions``, skipping models of weight zero."""
     return sum(w * p for w, p in zip(weights, predictions) if w > 0)

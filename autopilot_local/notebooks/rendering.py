@@ -113,6 +113,7 @@ def _load_template(name: str) -> str:
 
 
 def render_text(template: str, **context) -> str:
+    """The text of ``template`` rendered with ``context``."""
     return environment().get_template(template).render(**context)
 
 

@@ -37,6 +37,7 @@ TYPE_NAMES = {"numeric": "Numeric", "categorical": "Categorical", "text": "Text"
 
 
 def load_report(path) -> ExplorationReport:
+    """The `ExplorationReport` a job saved as JSON in ``path``."""
     return ExplorationReport.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
@@ -108,6 +109,8 @@ def dataset_summary(report: ExplorationReport) -> list:
 
 
 def target_analysis(report: ExplorationReport, frame: pd.DataFrame) -> list:
+    """Target Summary, then a histogram and the outlier rows (regression) or the label frequencies
+    (classification)."""
     if report.problem_type == REGRESSION:
         return _regression_target(report, frame)
     return _classification_target(report)
@@ -233,6 +236,7 @@ def feature_summary(report: ExplorationReport) -> list:
 
 
 def duplicate_rows(report: ExplorationReport, frame: pd.DataFrame) -> list:
+    """The most repeated rows of ``frame`` (at most `SAMPLE_ROWS`), each with how often it occurs."""
     if not report.duplicate_rows["count"]:
         return [Note(f"No duplicate rows were found among the {report.rows} rows of the dataset.")]
     hashes = pd.util.hash_pandas_object(frame.astype(str), index=False)
@@ -278,6 +282,7 @@ def _heatmap(matrix: pd.DataFrame):
 
 
 def anomalous_rows(report: ExplorationReport) -> list:
+    """The report's anomalous rows with their anomaly scores, over the most predictive numeric features."""
     if not report.anomalous_rows:
         return [Note("No anomalous rows were found: the dataset has too few numeric features or rows.")]
     columns = _most_predictive(report, report.column_types.numeric)  # the features the forest saw
@@ -289,6 +294,7 @@ def anomalous_rows(report: ExplorationReport) -> list:
 
 
 def missing_values(report: ExplorationReport) -> list:
+    """Each column's percentage of missing values, most missing first; columns with none are left out."""
     missing = {c: p for c, p in sorted(report.missing.items(), key=lambda item: -item[1]) if p > 0}
     if not missing:
         return [Note(f"None of the {report.columns} columns has missing values.")]
@@ -297,6 +303,7 @@ def missing_values(report: ExplorationReport) -> list:
 
 
 def cardinality(report: ExplorationReport) -> Table:
+    """Each column's number of unique entries (and of unique words, for text), fewest first."""
     ranked = sorted(report.cardinality.items(), key=lambda item: (item[1]["unique_values"], str(item[0])))
     table = pd.DataFrame({
         "Column Type": [_column_type(report, c) for c, _ in ranked],
@@ -307,6 +314,7 @@ def cardinality(report: ExplorationReport) -> Table:
 
 
 def descriptive_stats(report: ExplorationReport) -> list:
+    """Each numeric column's share of numbers, mean, median, min, max, std, outlier share and skew."""
     stats = report.descriptive_stats
     if not stats:
         return [Note("No column was detected as numeric.")]

@@ -41,6 +41,12 @@ def compare(cloud: CloudJob, output_dir: str | Path = "jobs", job_name: str | No
 
 
 def local_config(cloud: CloudJob, output_dir, job_name, max_candidates, max_job_runtime, seed) -> JobConfig:
+    """The local job's config for ``cloud``: its data, target, problem type, objective, split and budget.
+
+    Only HYPERPARAMETER_TUNING's algorithms run (all of them where the cloud job named none). ``max_candidates``
+    and ``max_job_runtime`` override the cloud job's budget where given; ``job_name`` defaults to the cloud job's
+    name with ``-local``.
+    """
     criteria = cloud.completion_criteria
     algorithms = tuple(a for a in cloud.algorithms if a in TUNING_ALGORITHMS) or TUNING_ALGORITHMS
     return JobConfig(
@@ -205,6 +211,7 @@ def _budget_note(cloud: CloudJob, config: JobConfig) -> str:
 # --- Markdown ----------------------------------------------------------------------------------------------------
 
 def render_markdown(report: dict) -> str:
+    """The parity report document (as `compare` returns it) in Markdown: the points' table, then the pipelines'."""
     lines = [f"# Parity: {report['cloud_job']} (Autopilot) and {report['local_job']} (autopilot-local)", "",
              f"Data: `{report['data']}`, {report['rows_compared']} rows.", "",
              f"Validation: {report['validation']}", "", f"Budget: {report['budget']}", "",

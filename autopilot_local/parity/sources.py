@@ -32,10 +32,12 @@ class CloudJob:
 
     @property
     def name(self) -> str:
+        """The job's AutoMLJobName."""
         return self.describe["AutoMLJobName"]
 
     @property
     def is_v2(self) -> bool:
+        """Whether ``describe`` is a DescribeAutoMLJobV2 response (else DescribeAutoMLJob's)."""
         return "AutoMLProblemTypeConfig" in self.describe
 
     def _tabular(self) -> dict:
@@ -46,12 +48,14 @@ class CloudJob:
 
     @property
     def target(self) -> str:
+        """The job's TargetAttributeName."""
         if self.is_v2:
             return self._tabular()["TargetAttributeName"]
         return self.describe["InputDataConfig"][0]["TargetAttributeName"]
 
     @property
     def problem_type(self) -> str | None:
+        """The problem type the job resolved or was given, else the candidate notebook's; None if none says."""
         resolved = self.describe.get("ResolvedAttributes", {})
         tabular = resolved.get("AutoMLProblemTypeResolvedAttributes", {}).get("TabularResolvedAttributes", {})
         return (tabular.get("ProblemType") or resolved.get("ProblemType") or self._tabular().get("ProblemType")
@@ -59,6 +63,7 @@ class CloudJob:
 
     @property
     def objective(self) -> str | None:
+        """The objective's MetricName, from the response or else the candidate notebook; None if none says."""
         resolved = self.describe.get("ResolvedAttributes", {}).get("AutoMLJobObjective", {})
         best = self.describe.get("BestCandidate", {}).get("FinalAutoMLJobObjectiveMetric", {})
         named = (resolved.get("MetricName") or self.describe.get("AutoMLJobObjective", {}).get("MetricName")
@@ -67,32 +72,38 @@ class CloudJob:
 
     @property
     def completion_criteria(self) -> dict:
+        """The job's CompletionCriteria as requested; empty if it set none."""
         config = self._tabular() if self.is_v2 else self._v1_config()
         return config.get("CompletionCriteria", {})
 
     @property
     def algorithms(self) -> list[str]:
+        """The AutoMLAlgorithms the job asked for; empty if it named none."""
         config = self._tabular() if self.is_v2 else self._v1_config()
         listed = config.get("CandidateGenerationConfig", {}).get("AlgorithmsConfig", [])
         return [a for item in listed for a in item.get("AutoMLAlgorithms", [])]
 
     @property
     def validation_fraction(self) -> float | None:
+        """The DataSplitConfig's ValidationFraction; None if the job set none."""
         split = self.describe.get("DataSplitConfig") or self._v1_config().get("DataSplitConfig", {})
         return split.get("ValidationFraction")
 
     @property
     def best_value(self) -> float | None:
+        """The best candidate's objective value; None if there is none."""
         return self.describe.get("BestCandidate", {}).get("FinalAutoMLJobObjectiveMetric", {}).get("Value")
 
     @property
     def runtime_seconds(self) -> float | None:
+        """Seconds from the job's creation to its end; None if either time is missing."""
         if "EndTime" not in self.describe or "CreationTime" not in self.describe:
             return None
         return (_time(self.describe["EndTime"]) - _time(self.describe["CreationTime"])).total_seconds()
 
     @property
     def candidate_count(self) -> int | None:
+        """How many candidates ListCandidatesForAutoMLJob gave; None where it was not saved."""
         if self.candidates:
             return len(self.candidates)
         return None

@@ -59,6 +59,8 @@ def explain_sample(model, features: pd.DataFrame, seed: int = 0, seconds: float 
 
 
 def build(candidate: str, explanation: Explanation) -> dict:
+    """The report's JSON document: how ``explanation`` was made, and each column's mean absolute and mean
+    attribution, most important first."""
     importance = np.abs(explanation.values).mean(axis=0)
     ranked = np.argsort(-importance, kind="stable")
     return {
@@ -83,6 +85,8 @@ def skipped(candidate: str, reason: str) -> tuple[dict, str]:
 
 
 def render_html(report: dict, explanation: Explanation, rows: pd.DataFrame) -> str:
+    """The report as one offline HTML page: the importance table, then the bar chart, beeswarm and dependence
+    plots of ``explanation`` on ``rows``."""
     figures = [_bars(report)] + [_beeswarm(report, explanation, rows)] + _dependence(report, explanation, rows)
     images = inline_images(figures)
     table = "".join(f"<tr><td>{html.escape(item['feature'])}</td><td>{item['mean_absolute_shap']:.6g}</td>"

@@ -38,6 +38,7 @@ class AutoMLInput:
     sample_weight_attribute_name: str | None = None
 
     def to_request_dict(self) -> list[dict]:
+        """The V1 request's InputDataConfig: one channel per input URI."""
         channels = []
         for uri in [self.inputs] if isinstance(self.inputs, (str, Path)) else self.inputs:
             source = {"S3DataType": self.s3_data_type or "S3Prefix", "S3Uri": str(uri)}
@@ -67,6 +68,7 @@ class AutoMLTabularConfig:
     max_total_job_runtime_in_seconds: int | None = None
 
     def to_request_dict(self) -> dict:
+        """The V2 request's AutoMLProblemTypeConfig, with only the members that are set."""
         criteria = _present({"MaxCandidates": self.max_candidates,
                              "MaxRuntimePerTrainingJobInSeconds": self.max_runtime_per_training_job_in_seconds,
                              "MaxAutoMLJobRuntimeInSeconds": self.max_total_job_runtime_in_seconds})
@@ -92,6 +94,7 @@ class AutoMLDataChannel:
     content_type: str | None = None
 
     def to_request_dict(self) -> dict:
+        """The channel as one entry of AutoMLJobInputDataConfig, with only the members that are set."""
         return _present({"DataSource": {"S3DataSource": {"S3DataType": self.s3_data_type, "S3Uri": self.s3_uri}},
                          "ChannelType": self.channel_type, "CompressionType": self.compression_type,
                          "ContentType": self.content_type})
@@ -108,6 +111,7 @@ class LocalAutoMLDataChannel:
     content_type: str | None = None
 
     def to_request_dict(self) -> dict:
+        """The channel as one entry of AutoMLJobInputDataConfig, its S3Uri the local path."""
         return AutoMLDataChannel(self.data_type, str(self.path), self.channel_type, self.compression_type,
                                  self.content_type).to_request_dict()
 
@@ -160,9 +164,11 @@ class _AutoMLBase:
     # --- read calls -------------------------------------------------------------------------------------------
 
     def describe_auto_ml_job(self, job_name: str | None = None) -> dict:
+        """The job's DescribeAutoMLJob (or, for `AutoMLV2`, V2) response; the latest job's by default."""
         return self._describe(self._job_dir(job_name))
 
     def best_candidate(self, job_name: str | None = None) -> dict:
+        """The job's BestCandidate; `InputError` if it has none yet."""
         described = self.describe_auto_ml_job(job_name)
         if "BestCandidate" not in described:
             raise InputError(f"job {described['AutoMLJobName']} has no best candidate "
@@ -214,6 +220,7 @@ class LocalPipelineModel:
         self.name, self.job_dir, self.inference_response_keys = name, job_dir, inference_response_keys
 
     def deploy(self, initial_instance_count=None, instance_type=None, endpoint_name=None, **cloud_only):
+        """Start a local endpoint for the job's best candidate and return its `serve.Predictor`."""
         _say_no_local_effect({"initial_instance_count": initial_instance_count, "instance_type": instance_type}
                              | cloud_only)
         return serve.deploy(self.job_dir, output_keys=self.inference_response_keys)
@@ -311,6 +318,7 @@ class AutoMLV2(_AutoMLBase):
 
     @classmethod
     def from_auto_ml(cls, auto_ml: AutoML) -> AutoMLV2:
+        """An AutoMLV2 with the settings of ``auto_ml``, as the SDK converts a V1 job's."""
         tabular = AutoMLTabularConfig(
             target_attribute_name=auto_ml.target_attribute_name, mode=auto_ml.mode,
             problem_type=auto_ml.problem_type, max_candidates=auto_ml.max_candidates,
@@ -341,6 +349,7 @@ class AutoMLV2(_AutoMLBase):
 
     @classmethod
     def attach(cls, auto_ml_job_name, sagemaker_session=None) -> AutoMLV2:
+        """An AutoMLV2 bound to an existing job, found by name."""
         config = JobConfig.from_request_file(JobFolder(registry.job_dir(auto_ml_job_name)).request_json)
         tabular = AutoMLTabularConfig(
             target_attribute_name=config.target, algorithms_config=list(config.algorithms), mode=config.mode,

@@ -35,14 +35,17 @@ class _AutoMLResource:
             setattr(self, shapes.snake(member), shapes.parse(value))
 
     def get_name(self) -> str:
+        """The job's AutoMLJobName."""
         return self.auto_ml_job_name
 
     @classmethod
     def get(cls, auto_ml_job_name: str, session=None, region=None):
+        """The job named ``auto_ml_job_name``, as its Describe call gives it now."""
         return cls(cls._describe(registry.job_dir(auto_ml_job_name)))
 
     @classmethod
     def get_all(cls, name_contains: str | None = None, status_equals: str | None = None, **_) -> Iterator:
+        """Every local job whose name contains ``name_contains`` and whose status is ``status_equals``."""
         for name in registry.names():
             if name_contains is None or name_contains in name:
                 job = cls.get(name)
@@ -50,10 +53,13 @@ class _AutoMLResource:
                     yield job
 
     def refresh(self):
+        """Read the job's fields again from its Describe response; return the job."""
         self._update(self._describe(registry.job_dir(self.auto_ml_job_name)))
         return self
 
     def wait(self, poll: int = 5, timeout: int | None = None) -> None:
+        """Block until the job ends, then refresh it; `FailedStatusError` if it failed, `TimeoutExceededError`
+        past ``timeout`` seconds."""
         try:
             wait_for_job(self.auto_ml_job_name, None, poll=min(poll, 1), timeout=timeout)
         except TimeoutError as error:
@@ -63,6 +69,7 @@ class _AutoMLResource:
             raise FailedStatusError(f"job {self.auto_ml_job_name} failed: {getattr(self, 'failure_reason', '')}")
 
     def stop(self) -> None:
+        """Ask the job to stop, as StopAutoMLJob does; this returns at once, before the job has stopped."""
         folder = JobFolder(registry.job_dir(self.auto_ml_job_name), self.auto_ml_job_name)
         folder.stop_request.parent.mkdir(parents=True, exist_ok=True)
         folder.stop_request.touch()
@@ -84,6 +91,7 @@ class AutoMLJob(_AutoMLResource):
     def create(cls, auto_ml_job_name, input_data_config, output_data_config, role_arn, problem_type=None,
                auto_ml_job_objective=None, auto_ml_job_config=None, generate_candidate_definitions_only=None,
                tags=None, model_deploy_config=None, session=None, region=None) -> AutoMLJob:
+        """Start a CreateAutoMLJob request's job in its own process; return the job once it exists."""
         return cls._create({
             "AutoMLJobName": auto_ml_job_name, "InputDataConfig": input_data_config,
             "OutputDataConfig": output_data_config, "RoleArn": role_arn, "ProblemType": problem_type,
@@ -118,6 +126,7 @@ class AutoMLJobV2(_AutoMLResource):
                auto_ml_problem_type_config, role_arn, tags=None, security_config=None, auto_ml_job_objective=None,
                model_deploy_config=None, data_split_config=None, auto_ml_compute_config=None, session=None,
                region=None) -> AutoMLJobV2:
+        """Start a CreateAutoMLJobV2 request's job in its own process; return the job once it exists."""
         tabular = shapes.to_request(auto_ml_problem_type_config)
         if "TabularJobConfig" not in tabular:
             raise InputError("autopilot-local runs tabular problems: give a TabularJobConfig")

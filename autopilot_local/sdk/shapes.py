@@ -24,10 +24,12 @@ class Shape:
         return type(self) is type(other) and vars(self) == vars(other)
 
     def to_request(self) -> dict:
+        """The structure as request JSON: PascalCase members, unset (None) fields left out."""
         return {pascal(name): to_request(value) for name, value in vars(self).items() if value is not None}
 
     @classmethod
     def parse(cls, members: dict) -> Shape:
+        """A shape of this class from response ``members``, with snake_case fields and nested structures parsed."""
         return cls(**{snake(key): parse(value) for key, value in members.items()})
 
 

@@ -52,6 +52,7 @@ class DateTimeVectorizer(_RawCellsMixin, TransformerMixin, BaseEstimator):
         self.default_datetime = default_datetime
 
     def fit(self, X, y=None):
+        """Learn which outputs vary in ``X`` (all are kept without ``ignore_constant_columns``)."""
         if self.mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}.")
         self.extract_ = self._features()
@@ -63,10 +64,12 @@ class DateTimeVectorizer(_RawCellsMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """The kept date features of ``X``, as dense float64."""
         check_is_fitted(self)
         return self._expand(_raw_columns(self, X, reset=False))[:, self.kept_features_]
 
     def get_feature_names_out(self, input_features=None):
+        """One ``<column>_<feature>`` name per kept output (periodic features: ``_sin`` and ``_cos`` in cyclic mode)."""
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         out = [f"{name}_{label}" for name in names for label in self._output_labels()]

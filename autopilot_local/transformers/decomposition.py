@@ -24,6 +24,7 @@ class RobustPCA(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
+        """Fit `PCA` (dense) or `TruncatedSVD` (sparse) on ``X`` when it has more than ``n_components`` features."""
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=True)
         self.reducer_ = None
         if X.shape[1] > self.n_components:
@@ -32,11 +33,13 @@ class RobustPCA(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """``X`` reduced to ``n_components_`` columns, or ``X`` itself when it was narrow enough."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=False)
         return X if self.reducer_ is None else self.reducer_.transform(X)
 
     def get_feature_names_out(self, input_features=None):
+        """The input names when ``X`` passes through, else the reducer's component names."""
         check_is_fitted(self)
         if self.reducer_ is None:
             return _check_feature_names_in(self, input_features)

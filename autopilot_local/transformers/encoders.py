@@ -32,12 +32,14 @@ class ThresholdOneHotEncoder(_RawCellsMixin, TransformerMixin, BaseEstimator):
         self.max_categories = max_categories
 
     def fit(self, X, y=None):
+        """Learn each column's frequent values from ``X``."""
         columns = _raw_columns(self, X, reset=True)
         min_count = self._min_count(len(columns[0]))
         self.categories_ = [self._frequent_values(_cell_strings(column), min_count) for column in columns]
         return self
 
     def transform(self, X):
+        """One-hot encode ``X`` against the learned categories, as a CSR matrix."""
         check_is_fitted(self)
         columns = _raw_columns(self, X, reset=False)
         n_rows = len(columns[0])
@@ -54,6 +56,7 @@ class ThresholdOneHotEncoder(_RawCellsMixin, TransformerMixin, BaseEstimator):
         return sp.csr_matrix((data, (row, col)), shape=(n_rows, offset))
 
     def get_feature_names_out(self, input_features=None):
+        """One ``<column>_<value>`` name per output column."""
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         out = [f"{name}_{value}" for name, categories in zip(names, self.categories_) for value in categories]
@@ -93,14 +96,17 @@ class NALabelEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
     """
 
     def fit(self, y):
+        """Check that ``y`` is one column; nothing is learned."""
         _target_cells(y)
         return self
 
     def transform(self, y):
+        """``y`` as float64 in its own shape, non-numbers as NaN."""
         shape = np.shape(y)
         return coerce_numeric(_target_cells(y)).reshape(shape)
 
     def inverse_transform(self, y):
+        """``y`` as a float64 array."""
         return np.asarray(y, dtype=np.float64)
 
     def __sklearn_tags__(self):
@@ -126,6 +132,7 @@ class RobustLabelEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.include_unseen_class = include_unseen_class
 
     def fit(self, y):
+        """Learn ``classes_`` from ``labels``, or else from the distinct values of ``y``."""
         cells = _cell_strings(_target_cells(y))
         if self.labels is not None:
             classes = [str(label) for label in self.labels]
@@ -139,9 +146,11 @@ class RobustLabelEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         return self
 
     def fit_transform(self, y):
+        """Fit on ``y``, then return its codes."""
         return self.fit(y).transform(y)
 
     def transform(self, y):
+        """The int64 codes of ``y``; unseen labels get the fill label's code or ``len(classes_)``, or raise."""
         check_is_fitted(self)
         cells = _cell_strings(_target_cells(y))
         position = {label: i for i, label in enumerate(self.classes_.tolist())}
@@ -152,6 +161,7 @@ class RobustLabelEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         return codes
 
     def inverse_transform(self, y):
+        """The labels of class codes ``y``; code ``len(classes_)`` gives "<unseen_label>"."""
         check_is_fitted(self)
         codes = np.asarray(y).ravel()
         if codes.size and (codes.dtype.kind not in "iuf" or not np.all(np.mod(codes, 1) == 0)):

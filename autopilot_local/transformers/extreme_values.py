@@ -30,6 +30,7 @@ class _ExtremeValuesTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEsti
         self.threshold_std = threshold_std
 
     def fit(self, X, y=None):
+        """Learn which columns of ``X`` are extreme, and what their rewrite needs."""
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=True)
         extreme = [_is_extreme(column, self.threshold_std) for column in X.T]
         self.extreme_features_ = np.flatnonzero(np.array(extreme, dtype=bool))
@@ -37,6 +38,7 @@ class _ExtremeValuesTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEsti
         return self
 
     def transform(self, X):
+        """A float64 copy of ``X`` with the extreme columns rewritten."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False, copy=True)
         X = X.astype(np.float64, copy=False)

@@ -48,6 +48,7 @@ class RobustImputer(_RawCellsMixin, OneToOneFeatureMixin, TransformerMixin, Base
         self.fill_values = fill_values
 
     def fit(self, X, y=None):
+        """Learn each column's fill value from ``X`` (or take it from ``fill_values``)."""
         if self.strategy not in _STRATEGIES:
             raise ValueError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}.")
         values = _numeric_matrix(_raw_columns(self, X, reset=True))
@@ -58,6 +59,7 @@ class RobustImputer(_RawCellsMixin, OneToOneFeatureMixin, TransformerMixin, Base
         return self
 
     def transform(self, X):
+        """``X`` read as numbers, each missing cell replaced by its column's fill value."""
         check_is_fitted(self)
         values = _numeric_matrix(_raw_columns(self, X, reset=False))
         rows, cols = np.nonzero(np.isnan(values))
@@ -84,6 +86,7 @@ class RobustMissingIndicator(_RawCellsMixin, TransformerMixin, BaseEstimator):
         self.features = features
 
     def fit(self, X, y=None):
+        """Learn which columns of ``X`` to flag."""
         if self.features not in _FEATURES:
             raise ValueError(f"features must be one of {_FEATURES}, got {self.features!r}.")
         missing = np.isnan(_numeric_matrix(_raw_columns(self, X, reset=True)))
@@ -92,11 +95,13 @@ class RobustMissingIndicator(_RawCellsMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        """The 0/1 missing flags of the flagged columns of ``X``, as float64."""
         check_is_fitted(self)
         missing = np.isnan(_numeric_matrix(_raw_columns(self, X, reset=False)))
         return missing[:, self.features_].astype(np.float64)
 
     def get_feature_names_out(self, input_features=None):
+        """One ``missingindicator_<column>`` name per flagged column."""
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         return np.asarray([f"missingindicator_{names[i]}" for i in self.features_], dtype=object)

@@ -20,11 +20,13 @@ class RobustStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator
     """
 
     def fit(self, X, y=None):
+        """Learn each column's scale from ``X``, and its mean when ``X`` is dense and not mostly zeros."""
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan")
         self.scaler_ = StandardScaler(with_mean=not self._mostly_zeros(X)).fit(X)
         return self
 
     def transform(self, X):
+        """``X`` scaled, and centered when the fit was; sparse input is made dense only to be centered."""
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", reset=False

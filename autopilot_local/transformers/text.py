@@ -53,6 +53,7 @@ class MultiColumnTfidfVectorizer(_RawCellsMixin, TransformerMixin, BaseEstimator
         self.dtype = dtype
 
     def fit(self, X, y=None):
+        """Learn each column's vocabulary and idf weights from ``X``."""
         columns = _raw_columns(self, X, reset=True)
         sizes = self._sizes(len(columns))
         self.vectorizers_ = [self._fit_column(_documents(column), size) for column, size in zip(columns, sizes)]
@@ -60,6 +61,7 @@ class MultiColumnTfidfVectorizer(_RawCellsMixin, TransformerMixin, BaseEstimator
         return self
 
     def transform(self, X):
+        """The tf-idf matrices of the columns that were not skipped, side by side as CSR."""
         check_is_fitted(self)
         columns = _raw_columns(self, X, reset=False)
         blocks = [v.transform(_documents(c)) for v, c in zip(self.vectorizers_, columns) if v is not None]
@@ -68,6 +70,7 @@ class MultiColumnTfidfVectorizer(_RawCellsMixin, TransformerMixin, BaseEstimator
         return sp.hstack(blocks, format="csr")
 
     def get_feature_names_out(self, input_features=None):
+        """One ``<column>_<term>`` name per vocabulary term of each column that was not skipped."""
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         out = [

@@ -30,6 +30,7 @@ class Range:
     integer: bool = False
 
     def to_dict(self) -> dict:
+        """The range as JSON-ready data, with AWS's keys (MinValue, MaxValue, ScalingType)."""
         kind = "Integer" if self.integer else "Continuous"
         return {"Name": self.name, "Type": kind, "MinValue": self.low, "MaxValue": self.high,
                 "ScalingType": "Logarithmic" if self.log else "Linear"}
@@ -37,6 +38,8 @@ class Range:
 
 @dataclass(frozen=True)
 class Algorithm:
+    """One algorithm the job tunes: its search space, its first configurations and its estimator."""
+
     name: str
     short_name: str  # as in Autopilot's tuning job names ("xgb", "ll", "mlp")
     ranges: tuple[Range, ...]
@@ -47,6 +50,7 @@ class Algorithm:
     early_stopping: bool = False  # fit(..., eval_set=...) stops on the scoring rows: num_round is a cap
 
     def static_hyperparameters(self, problem_type: str, n_classes: int, n_features: int) -> dict:
+        """The hyperparameters held fixed, not tuned, for this problem and data (objective, bins, epochs...)."""
         return _STATIC[self.name](problem_type, n_classes, n_features)
 
     def build(self, problem_type: str, n_classes: int, n_features: int, params: dict, seed: int):

@@ -100,6 +100,7 @@ class LinearLearnerRegressor(RegressorMixin, _LinearLearner):
         return float(np.mean((prediction - targets) ** 2))
 
     def fit(self, X, y):
+        """Learn the weights on ``X`` for the standardised ``y``, and the mean and scale to undo it."""
         X, y = _as_matrix(self, X, y)
         y = np.asarray(y, dtype=np.float64)
         self.label_mean_, self.label_scale_ = float(y.mean()), float(y.std()) or 1.0
@@ -107,6 +108,7 @@ class LinearLearnerRegressor(RegressorMixin, _LinearLearner):
         return self
 
     def predict(self, X) -> np.ndarray:
+        """The predicted values for ``X``, on the label's own scale."""
         return self._decision(X)[:, 0] * self.label_scale_ + self.label_mean_
 
 
@@ -124,6 +126,7 @@ class LinearLearnerClassifier(ClassifierMixin, _LinearLearner):
         return float(-np.mean(np.sum(targets * np.log(np.clip(prediction, 1e-15, 1)), axis=1)))
 
     def fit(self, X, y):
+        """Learn ``classes_`` and one weight vector per class from ``X`` and ``y``."""
         X, y = _as_matrix(self, X, y)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
@@ -133,8 +136,10 @@ class LinearLearnerClassifier(ClassifierMixin, _LinearLearner):
         return self
 
     def predict_proba(self, X) -> np.ndarray:
+        """Each row's softmax probability of each class, in ``classes_`` order."""
         return self._link(self._decision(X))
 
     def predict(self, X) -> np.ndarray:
+        """The most probable class of each row."""
         probabilities = self.predict_proba(X)
         return self.classes_[np.argmax(probabilities, axis=1)]

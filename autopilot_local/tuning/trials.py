@@ -125,14 +125,17 @@ class TrialResult:
 
     @property
     def dpp(self) -> str:
+        """The candidate's dpp: ``"dpp0"`` of ``"dpp0-xgboost"``."""
         return self.candidate.split("-", 1)[0]
 
     @property
     def algorithm(self) -> str:
+        """The candidate's algorithm: ``"xgboost"`` of ``"dpp0-xgboost"``."""
         return algorithm_name(self.candidate)
 
     @property
     def seconds(self) -> float:
+        """How long the trial ran, in seconds."""
         return self.ended - self.started
 
     def candidate_name(self, job_name: str) -> str:
@@ -142,6 +145,7 @@ class TrialResult:
         return candidate_name(job_name, f"-{self.dpp}-{self.algorithm}-{self.number:03d}-{digest.hexdigest()[:8]}")
 
     def to_dict(self) -> dict:
+        """The result as JSON-ready data, one key per field."""
         return asdict(self)
 
 
