@@ -14,6 +14,7 @@ EXIT_INPUT_ERROR = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: the process's arguments) and return its exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -142,6 +143,14 @@ def _parser() -> argparse.ArgumentParser:
     parity.add_argument("--seed", type=int, default=0, help="random seed of the local run (default 0)")
     parity.add_argument("--quiet", action="store_true", help="no progress bar")
     parity.set_defaults(handler=_parity)
+
+    server = commands.add_parser("server", help="SageMaker's API locally (Autopilot's jobs; S3 and STS from moto): "
+                                                "point boto3 or a SageMaker SDK at it with AWS_ENDPOINT_URL")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free port)")
+    server.add_argument("--max-concurrent-jobs", type=int, default=1, metavar="N",
+                        help="AutoML jobs that run at once; the others wait as InProgress (default 1)")
+    server.set_defaults(handler=_server)
 
     demo = commands.add_parser("demo", help="a full job on the Ames housing prices, in about a minute")
     demo.add_argument("--output", default="jobs", help="folder the job folder is written into (default ./jobs)")
@@ -340,6 +349,17 @@ def _serve(args) -> int:
     if not 0 <= args.port <= 65535:
         raise InputError(f"port must be between 0 and 65535, got {args.port}")
     serve(Path(args.job), args.host, args.port, args.output_keys)
+    return 0
+
+
+def _server(args) -> int:
+    from .service import serve
+
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"port must be between 0 and 65535, got {args.port}")
+    if args.max_concurrent_jobs < 1:
+        raise InputError(f"max concurrent jobs must be at least 1, got {args.max_concurrent_jobs}")
+    serve(args.host, args.port, args.max_concurrent_jobs)
     return 0
 
 

@@ -1,0 +1,60 @@
+"""`autopilot-local server`: SageMaker's own HTTP API, locally, so that code written for the cloud runs unchanged
+with nothing but ``AWS_ENDPOINT_URL`` set.
+
+- `protocol`: the JSON 1.1 protocol, requests checked against botocore's service model, AWS's error shapes;
+- `jobs`: the service's AutoML jobs, each in a process of its own, recorded so that a restart loses none;
+- `control`: SageMaker's operations served;
+- `s3_mirror`: moto's S3 buckets kept under the local home between runs;
+- `app`: the one WSGI application that serves them beside moto's S3, STS and IAM.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from ..errors import InputError
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) -> None:
+    """Answer SageMaker's, S3's and STS's APIs on ``host``:``port`` until interrupted.
+
+    Parameters
+    ----------
+    host : str, default "127.0.0.1"
+        The address to listen on; only this machine reaches the default.
+    port : int, default 8080
+        The port; 0 picks a free one (the line printed at start names it).
+    max_running_jobs : int, default 1
+        AutoML jobs that run at once; the others wait as InProgress / Starting.
+    """
+    try:
+        from werkzeug.serving import make_server
+    except ImportError:
+        raise InputError("the server needs moto's: pip install 'autopilot-local[server]'") from None
+    from .. import registry
+    from .app import ServiceApp
+    from .control import ControlPlane
+    from .jobs import JobRunner
+    from .s3_mirror import S3Mirror
+
+    server = make_server(host, port, None, threaded=True)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{server.server_port}"
+    jobs = JobRunner(url, max_running_jobs)
+    server.app = ServiceApp(ControlPlane(jobs), S3Mirror(registry.home() / "service" / "s3"))
+    signal.signal(signal.SIGTERM, _interrupt)
+    jobs.start()
+    print(f"autopilot-local server: listening on {url}; point clients at it with AWS_ENDPOINT_URL={url}",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        jobs.close()
+
+
+def _interrupt(*_) -> None:
+    """SIGTERM ends the server as Ctrl-C does: jobs keep running and are taken up by the next server."""
+    raise KeyboardInterrupt

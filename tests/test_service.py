@@ -1,0 +1,264 @@
+"""`autopilot-local server`, as a real process on 127.0.0.1: boto3's sagemaker, s3 and sts clients pointed at it
+with AWS_ENDPOINT_URL alone; every response checked against botocore's output shapes; bad requests sent as raw
+HTTP (boto3 would refuse them itself) get AWS's error shapes; a killed server loses no job."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pandas as pd
+import pytest
+from conftest import regression_frame
+from test_api_shapes import assert_shape
+
+boto3 = pytest.importorskip("boto3")
+botocore = pytest.importorskip("botocore")
+pytest.importorskip("moto")
+
+ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
+pytestmark = pytest.mark.usefixtures("fake_aws")
+
+
+class Server:
+    """One server process with a home of its own."""
+
+    def __init__(self, home, port: int = 0):
+        self.home = home
+        environment = os.environ | {"AUTOPILOT_LOCAL_HOME": str(home)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autopilot_local.cli", "server", "--port", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment)
+        first = self.process.stderr.readline()
+        found = re.search(r"AWS_ENDPOINT_URL=(http://\S+)", first)
+        assert found, first
+        self.url = found.group(1)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def client(self, service: str, validate: bool = True):
+        config = botocore.config.Config(parameter_validation=validate, retries={"max_attempts": 1})
+        return boto3.client(service, endpoint_url=self.url, config=config)
+
+    def raw(self, target: str, body) -> tuple[int, dict]:
+        """A request as the wire carries it, with no client in between."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = urllib.request.Request(self.url, data=data, method="POST", headers={
+            "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = Server(tmp_path / "home")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+def _request(name: str, bucket: str = "data", **criteria) -> dict:
+    return {
+        "AutoMLJobName": name, "RoleArn": ROLE,
+        "AutoMLJobInputDataConfig": [{"ChannelType": "training", "ContentType": "text/csv;header=present",
+                                      "CompressionType": "None", "DataSource": {"S3DataSource": {
+                                          "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/in/"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/out"},
+        "AutoMLProblemTypeConfig": {"TabularJobConfig": {"TargetAttributeName": "price", "CompletionCriteria": {
+            "MaxCandidates": 2} | criteria}},
+    }
+
+
+def _upload(server: Server, tmp_path, bucket: str = "data", frame: pd.DataFrame | None = None) -> None:
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    path = tmp_path / "train.csv"
+    (regression_frame(n=600) if frame is None else frame).to_csv(path, index=False)
+    s3.upload_file(str(path), bucket, "in/train.csv")
+
+
+def _ended(sagemaker, name: str, limit: float = 240) -> dict:
+    ends = time.time() + limit
+    while time.time() < ends:
+        described = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
+        if described["AutoMLJobStatus"] != "InProgress":
+            return described
+        time.sleep(0.5)
+    raise AssertionError(f"job {name} still InProgress after {limit} s")
+
+
+def test_a_job_through_boto3_alone(server, tmp_path, model):
+    sagemaker, s3 = server.client("sagemaker"), server.client("s3")
+    assert server.client("sts").get_caller_identity()["Account"] == "000000000000"
+    _upload(server, tmp_path)
+    created = sagemaker.create_auto_ml_job_v2(**_request("svc-boto3"))
+    assert created["AutoMLJobArn"].endswith(":automl-job/svc-boto3")
+    first = sagemaker.describe_auto_ml_job_v2(AutoMLJobName="svc-boto3")
+    assert first["AutoMLJobStatus"] == "InProgress"  # answered at once, before the job's process has a folder
+    described = _ended(sagemaker, "svc-boto3")
+    assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["AutoMLJobSecondaryStatus"] == "MaxCandidatesReached"
+    assert described["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "MSE"
+    assert sagemaker.describe_auto_ml_job(AutoMLJobName="svc-boto3")["AutoMLJobStatus"] == "Completed"
+    listed = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName="svc-boto3", SortBy="FinalObjectiveMetricValue")
+    assert len(listed["Candidates"]) == 2
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="data", Prefix="out/svc-boto3/")["Contents"]]
+    assert "out/svc-boto3/job.json" in keys and "out/svc-boto3/leaderboard.csv" in keys  # Autopilot's layout
+    for target, body in (("DescribeAutoMLJobV2", {"AutoMLJobName": "svc-boto3"}),
+                         ("DescribeAutoMLJob", {"AutoMLJobName": "svc-boto3"}),
+                         ("ListCandidatesForAutoMLJob", {"AutoMLJobName": "svc-boto3"}),
+                         ("ListAutoMLJobs", {})):
+        status, answer = server.raw(f"SageMaker.{target}", body)
+        assert status == 200
+        assert_shape(_iso(answer), model.operation_model(target).output_shape)
+
+
+def _iso(value):
+    """The wire's epoch-second timestamps as the ISO strings the shape walker reads; other numbers as they are."""
+    if isinstance(value, dict):
+        return {k: (time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(v)) if k.endswith("Time") else _iso(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(item) for item in value]
+    return value
+
+
+def test_list_auto_ml_jobs_filters_sorts_and_pages(server):
+    sagemaker = server.client("sagemaker")
+    for name in ("list-b", "list-a", "list-c"):  # no data: each fails, and is listed all the same
+        sagemaker.create_auto_ml_job_v2(**_request(name, bucket="missing"))
+    names = lambda **kw: [s["AutoMLJobName"] for s in sagemaker.list_auto_ml_jobs(**kw)["AutoMLJobSummaries"]]  # noqa: E731
+    assert names(SortBy="Name", SortOrder="Ascending") == ["list-a", "list-b", "list-c"]
+    assert names(SortBy="Name") == ["list-c", "list-b", "list-a"]  # AWS's default order is Descending
+    assert names(NameContains="LIST-B") == ["list-b"]
+    assert names(CreationTimeAfter=4102444800) == []  # 2100
+    first = sagemaker.list_auto_ml_jobs(SortBy="Name", SortOrder="Ascending", MaxResults=2)
+    assert [s["AutoMLJobName"] for s in first["AutoMLJobSummaries"]] == ["list-a", "list-b"]
+    rest = sagemaker.list_auto_ml_jobs(SortBy="Name", SortOrder="Ascending", MaxResults=2,
+                                       NextToken=first["NextToken"])
+    assert [s["AutoMLJobName"] for s in rest["AutoMLJobSummaries"]] == ["list-c"] and "NextToken" not in rest
+    failed = _ended(sagemaker, "list-a")
+    assert failed["AutoMLJobStatus"] == "Failed" and "missing" in failed["FailureReason"]
+    assert names(StatusEquals="Failed", NameContains="list-a") == ["list-a"]
+
+
+@pytest.mark.parametrize("target, body, code, words", [
+    ("SageMaker.DescribeAutoMLJobV2", {}, "ValidationException", "Value null at 'autoMLJobName'"),
+    ("SageMaker.DescribeAutoMLJobV2", {"AutoMLJobNam": "x"}, "ValidationException", "'autoMLJobNam'"),
+    ("SageMaker.DescribeAutoMLJobV2", {"AutoMLJobName": 7}, "ValidationException", "must be of type string"),
+    ("SageMaker.DescribeAutoMLJobV2", {"AutoMLJobName": "bad_name!"}, "ValidationException", "regular expression"),
+    ("SageMaker.ListAutoMLJobs", {"MaxResults": 1000}, "ValidationException", "less than or equal to 100"),
+    ("SageMaker.ListAutoMLJobs", {"SortBy": "Size"}, "ValidationException", "enum value set"),
+    ("SageMaker.CreateAutoMLJobV2", {"AutoMLJobName": "x"}, "ValidationException", "4 validation errors"),
+    ("SageMaker.DescribeAutoMLJobV2", b"{not json", "SerializationException", "not JSON"),
+    ("SageMaker.NoSuchOperation", {}, "UnknownOperationException", "NoSuchOperation"),
+    ("SageMaker.CreateTrainingJob", {}, "UnknownOperationException", "does not serve SageMaker's CreateTrainingJob"),
+    ("SageMaker.DescribeAutoMLJobV2", {"AutoMLJobName": "nobody"}, "ResourceNotFound", "nobody"),
+])
+def test_bad_requests_get_aws_error_shapes(server, target, body, code, words):
+    status, answer = server.raw(target, body)
+    assert status == 400
+    assert answer["__type"] == code and words in answer["message"], answer
+
+
+def test_boto3_reads_the_errors_as_aws_errors(server):
+    sagemaker = server.client("sagemaker")
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        sagemaker.describe_auto_ml_job_v2(AutoMLJobName="nobody")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
+    sagemaker.create_auto_ml_job_v2(**_request("twice", bucket="missing"))
+    with pytest.raises(botocore.exceptions.ClientError) as twice:
+        sagemaker.create_auto_ml_job_v2(**_request("twice", bucket="missing"))
+    assert twice.value.response["Error"]["Code"] == "ResourceInUse"
+    refused = _request("refused", bucket="missing")
+    refused["AutoMLProblemTypeConfig"]["TabularJobConfig"]["CompletionCriteria"]["MaxCandidates"] = 751
+    with pytest.raises(botocore.exceptions.ClientError) as too_many:
+        sagemaker.create_auto_ml_job_v2(**refused)
+    assert too_many.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_job_refused_for_its_data_fails_naming_the_column(server, tmp_path):
+    sagemaker = server.client("sagemaker")
+    _upload(server, tmp_path, frame=regression_frame(n=600).rename(columns={"price": "cost"}))
+    sagemaker.create_auto_ml_job_v2(**_request("no-target"))
+    described = _ended(sagemaker, "no-target")
+    assert described["AutoMLJobStatus"] == "Failed"
+    assert "'price'" in described["FailureReason"], described["FailureReason"]
+
+
+def test_a_killed_server_loses_no_job(tmp_path):
+    first = Server(tmp_path / "home")
+    try:
+        sagemaker = first.client("sagemaker")
+        _upload(first, tmp_path)
+        sagemaker.create_auto_ml_job_v2(**_request("survivor", MaxCandidates=6))
+        sagemaker.create_auto_ml_job_v2(**_request("waiting"))  # one job at a time: this one waits
+        assert sagemaker.describe_auto_ml_job_v2(AutoMLJobName="waiting")["AutoMLJobSecondaryStatus"] == "Starting"
+        ends = time.time() + 120
+        while sagemaker.describe_auto_ml_job_v2(AutoMLJobName="survivor")["AutoMLJobSecondaryStatus"] != "ModelTuning":
+            assert time.time() < ends, "the job never reached ModelTuning"
+            time.sleep(0.2)
+        record = json.loads((tmp_path / "home" / "service" / "jobs" / "survivor.json").read_text())
+        os.kill(record["pid"], signal.SIGKILL)  # the job's process and the server die together
+        first.kill()
+    finally:
+        first.stop()
+    second = Server(tmp_path / "home", port=first.port)  # the same address: the jobs read S3 through it
+    try:
+        sagemaker = second.client("sagemaker")
+        survivor = _ended(sagemaker, "survivor")
+        assert survivor["AutoMLJobStatus"] == "Completed", survivor.get("FailureReason")
+        waiting = _ended(sagemaker, "waiting")
+        assert waiting["AutoMLJobStatus"] == "Completed", waiting.get("FailureReason")
+    finally:
+        second.stop()
+
+
+def test_the_server_listens_on_this_machine_only(server):
+    assert server.url.startswith("http://127.0.0.1:")
+
+
+def test_s3_objects_outlive_the_server_and_no_key_escapes_its_home(tmp_path):
+    hostile = ["../../escape.txt", "/absolute/path.txt", "a/../../b.txt", "plain/key.csv"]
+    first = Server(tmp_path / "home")
+    try:
+        s3 = first.client("s3")
+        s3.create_bucket(Bucket="keep")
+        for key in hostile:
+            s3.put_object(Bucket="keep", Key=key, Body=key.encode() * 3)
+        s3.delete_object(Bucket="keep", Key="plain/key.csv")
+        first.kill()
+    finally:
+        first.stop()
+    second = Server(tmp_path / "home")
+    try:
+        s3 = second.client("s3")
+        kept = {o["Key"] for o in s3.list_objects_v2(Bucket="keep")["Contents"]}
+        assert kept == set(hostile) - {"plain/key.csv"}
+        for key in kept:
+            assert s3.get_object(Bucket="keep", Key=key)["Body"].read() == key.encode() * 3
+    finally:
+        second.stop()
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and "home" not in p.relative_to(tmp_path).parts[:1]]
+    assert outside == []
