@@ -67,14 +67,14 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
         }
         if reported:
             document["CandidateProperties"]["CandidateArtifactLocations"] = {
-                "Explainability": str(folder.explainability(name).resolve()),
-                "ModelInsights": str(folder.model_insights(name).resolve()),
+                "Explainability": folder.location(folder.explainability(name)),
+                "ModelInsights": folder.location(folder.model_insights(name)),
             }
     else:
         document["FailureReason"] = trial.failure_reason[:MAX_MESSAGE]
     if model_path is not None and ensembling:  # one container: the whole ensemble, raw rows in
         document["InferenceContainers"] = [
-            {"Image": f"{IMAGE}/ensemble", "ModelDataUrl": str(model_path.resolve()),
+            {"Image": f"{IMAGE}/ensemble", "ModelDataUrl": folder.location(model_path),
              "Environment": {"SAGEMAKER_PROGRAM": "sagemaker_serve"}}
         ]
     elif model_path is not None:
@@ -117,11 +117,11 @@ def _steps(steps) -> list[dict]:
 
 
 def _inference_containers(folder: JobFolder, trial, problem_type: str, model_path: Path) -> list[dict]:
-    processor = str(folder.data_processor_model(trial.dpp).resolve())
+    processor = folder.location(folder.data_processor_model(trial.dpp))
     containers = [
         {"Image": f"{IMAGE}/sklearn-automl", "ModelDataUrl": processor,
          "Environment": {"AUTOML_TRANSFORM_MODE": "feature-transform", "SAGEMAKER_PROGRAM": "sagemaker_serve"}},
-        {"Image": f"{IMAGE}/{trial.algorithm}", "ModelDataUrl": str(model_path.resolve()), "Environment": {}},
+        {"Image": f"{IMAGE}/{trial.algorithm}", "ModelDataUrl": folder.location(model_path), "Environment": {}},
     ]
     if problem_type != REGRESSION:
         containers.append(

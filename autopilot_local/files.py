@@ -105,12 +105,23 @@ class JobFolder:
         The job folder, ``<output>/<job name>``.
     job_name : str, optional
         The job's AutoMLJobName; by default the folder's name, which is what a job names its folder.
+    uri : str, optional
+        Where the folder is mirrored when the job ends, for a job whose output is on S3 (``s3://bucket/prefix/job``):
+        the documents name their files there, as Autopilot's do.
     """
 
-    def __init__(self, root: Path, job_name: str | None = None):
+    def __init__(self, root: Path, job_name: str | None = None, uri: str | None = None):
         self.root = Path(root)
         self.job_name = job_name or self.root.name
         self.hash = short_hash(self.job_name)
+        self.uri = uri.rstrip("/") if uri else None
+
+    def location(self, path: Path) -> str:
+        """How the job's documents name ``path``, a file or folder in the job folder: its S3 URI where the job's
+        output is on S3, else its absolute local path."""
+        if self.uri is None:
+            return str(Path(path).resolve())
+        return f"{self.uri}/{Path(path).resolve().relative_to(self.root.resolve()).as_posix()}"
 
     @classmethod
     def existing(cls, root: Path) -> JobFolder:

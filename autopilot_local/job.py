@@ -128,7 +128,9 @@ class Job:
     def __init__(self, config: JobConfig, reporter: Reporter):
         self.config = config
         self.reporter = reporter
-        self.folder = JobFolder(config.job_dir, config.job_name)
+        output = str(config.output_dir).rstrip("/")
+        self.folder = JobFolder(config.job_dir, config.job_name, f"{output}/{config.job_name}" if s3.is_s3(output)
+                                else None)
         self.created = time.time()
         self.status, self.secondary_status = IN_PROGRESS, "Starting"
         self.history = [

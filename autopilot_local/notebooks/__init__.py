@@ -39,6 +39,6 @@ def write_candidate_artifacts(folder: JobFolder, config: JobConfig, data: Prepar
     write_atomic(notebooks / exploration.NAME, nbformat.writes(explore))
     write_atomic(notebooks / candidate.NAME, nbformat.writes(define))
     return {
-        "CandidateDefinitionNotebookLocation": str(notebooks / candidate.NAME),
-        "DataExplorationNotebookLocation": str(notebooks / exploration.NAME),
+        "CandidateDefinitionNotebookLocation": folder.location(notebooks / candidate.NAME),
+        "DataExplorationNotebookLocation": folder.location(notebooks / exploration.NAME),
     }

@@ -3,6 +3,9 @@ with nothing but ``AWS_ENDPOINT_URL`` set.
 
 - `protocol`: the JSON 1.1 protocol, requests checked against botocore's service model, AWS's error shapes;
 - `jobs`: the service's AutoML jobs, each in a process of its own, recorded so that a restart loses none;
+- `endpoints`: models, endpoint configs, endpoints, and SageMaker Runtime's InvokeEndpoint;
+- `transforms`: batch transform jobs, streamed object by object;
+- `records`: the service's resources on disk, and the list operations they share;
 - `control`: SageMaker's operations served;
 - `s3_mirror`: moto's S3 buckets kept under the local home between runs;
 - `app`: the one WSGI application that serves them beside moto's S3, STS and IAM.
@@ -10,6 +13,7 @@ with nothing but ``AWS_ENDPOINT_URL`` set.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -35,13 +39,20 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
     from .. import registry
     from .app import ServiceApp
     from .control import ControlPlane
+    from .endpoints import Endpoints
     from .jobs import JobRunner
     from .s3_mirror import S3Mirror
+    from .transforms import TransformJobs
 
     server = make_server(host, port, None, threaded=True)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{server.server_port}"
     jobs = JobRunner(url, max_running_jobs)
-    server.app = ServiceApp(ControlPlane(jobs), S3Mirror(registry.home() / "service" / "s3"))
+    endpoints = Endpoints()
+    transforms = TransformJobs(endpoints, url)
+    os.environ["AWS_ENDPOINT_URL"] = url  # the service reads model files from its own S3
+    server.app = ServiceApp(ControlPlane(jobs, endpoints, transforms), S3Mirror(registry.home() / "service" / "s3"))
+    endpoints.start()
+    transforms.start()
     signal.signal(signal.SIGTERM, _interrupt)
     jobs.start()
     print(f"autopilot-local server: listening on {url}; point clients at it with AWS_ENDPOINT_URL={url}",

@@ -1,22 +1,28 @@
 """One process, one port: SageMaker's control plane for Autopilot's jobs, and S3, STS and IAM from moto's server,
 so that boto3 and the SageMaker SDKs reach all of them through botocore's ``AWS_ENDPOINT_URL``.
 
-Requests are told apart as botocore sends them: SageMaker's carry ``X-Amz-Target: SageMaker.<Operation>``; every
-other request goes to moto, which reads the service from the request's signature.
+Requests are told apart as botocore sends them: SageMaker's carry ``X-Amz-Target: SageMaker.<Operation>``,
+SageMaker Runtime's are ``POST /endpoints/<name>/invocations``; every other request goes to moto, which reads the
+service from the request's signature.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 import uuid
+from urllib.parse import unquote
 
+from ..serve import MAX_PAYLOAD_BYTES
 from ..vocabulary import ACCOUNT
 from .control import ControlPlane
 from .protocol import CONTENT_TYPE, ServiceError, operation, parse_request, to_wire
 from .s3_mirror import MUTATING, S3Mirror
+
+INVOCATIONS = re.compile(r"/endpoints/([^/]+)/invocations")
 
 
 class ServiceApp:
@@ -42,6 +48,9 @@ class ServiceApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("SageMaker."):
             return self._sagemaker(environ, start_response, target)
+        invoked = INVOCATIONS.fullmatch(environ.get("PATH_INFO", ""))
+        if invoked and environ.get("REQUEST_METHOD") == "POST":
+            return self._invoke(environ, start_response, unquote(invoked.group(1)))
         if environ.get("REQUEST_METHOD") not in MUTATING:
             return self.moto(environ, start_response)
         answered = list(self.moto(environ, start_response))  # served whole before the change is mirrored
@@ -67,6 +76,41 @@ class ServiceApp:
             ("x-amzn-RequestId", str(uuid.uuid4())),
         ])
         return [body]
+
+
+    def _invoke(self, environ, start_response, endpoint: str):
+        """SageMaker Runtime's InvokeEndpoint: rest-json, its errors named in the x-amzn-ErrorType header too."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        headers = [("x-amzn-RequestId", str(uuid.uuid4()))]
+        try:
+            if length > MAX_PAYLOAD_BYTES:
+                raise ServiceError("ValidationError", f"Request payload of {length} bytes exceeds the maximum of "
+                                   f"{MAX_PAYLOAD_BYTES} bytes (6 MB) an invocation may send", 413)
+            body, response_type, variant = self.control.endpoints.invoke(
+                endpoint, _body(environ), environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
+            status = 200
+            headers += [("Content-Type", response_type), ("x-Amzn-Invoked-Production-Variant", variant)]
+        except ServiceError as error:
+            status, body = error.status, error.body()
+            headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", error.code)]
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            failure = ServiceError("InternalFailure", f"{type(error).__name__}: {error}", 500)
+            status, body = 500, failure.body()
+            headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", failure.code)]
+        if length > MAX_PAYLOAD_BYTES:  # the refused body is read and dropped, so the client hears the answer
+            _discard(environ, length)
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _discard(environ, length: int) -> None:
+    stream = environ["wsgi.input"]
+    while length > 0:
+        chunk = stream.read(min(length, 1 << 20))
+        if not chunk:
+            return
+        length -= len(chunk)
 
 
 def _body(environ) -> bytes:

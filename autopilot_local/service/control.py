@@ -3,16 +3,15 @@ checked against botocore's model) and returns the response's, as AWS names them.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from .. import api, registry
 from ..errors import InputError
+from .endpoints import Endpoints
 from .jobs import JobRunner
-from .protocol import epoch, validation
+from .protocol import validation
+from .records import page
+from .transforms import TransformJobs
 
-DEFAULT_MAX_RESULTS = 100  # ListAutoMLJobs' page when MaxResults is not given (its largest)
+JOB_SORT_KEYS = {"Name": "AutoMLJobName", "CreationTime": "CreationTime", "Status": "AutoMLJobStatus"}
 
 
 class ControlPlane:
@@ -21,12 +20,16 @@ class ControlPlane:
     Parameters
     ----------
     jobs : JobRunner
-        The service's jobs.
+        The service's AutoML jobs.
+    endpoints : Endpoints
+        Its models, endpoint configs and endpoints.
+    transforms : TransformJobs
+        Its batch transform jobs.
     """
 
-    def __init__(self, jobs: JobRunner):
-        self.jobs = jobs
-        self.operations = {
+    def __init__(self, jobs: JobRunner, endpoints: Endpoints, transforms: TransformJobs):
+        self.jobs, self.endpoints = jobs, endpoints
+        self.operations = endpoints.operations | transforms.operations | {
             "CreateAutoMLJob": self.create_auto_ml_job,
             "CreateAutoMLJobV2": self.create_auto_ml_job,
             "DescribeAutoMLJob": lambda request: self.jobs.describe(request["AutoMLJobName"], v1=True),
@@ -63,54 +66,14 @@ class ControlPlane:
             raise validation(str(error)) from None
 
     def list_auto_ml_jobs(self, request: dict) -> dict:
-        """ListAutoMLJobs, with its filters, its sort keys and NextToken paging."""
+        """ListAutoMLJobs, with its filters, its sort keys and NextToken paging (by name, descending, by default)."""
         summaries = [_summary(self.jobs.describe(name)) for name in self.jobs.names()]
-        summaries = [s for s in summaries if _matches(s, request)]
-        key = {"Name": "AutoMLJobName", "CreationTime": "CreationTime", "Status": "AutoMLJobStatus"}[
-            request.get("SortBy", "Name")]
-        summaries.sort(key=lambda s: (s[key], s["AutoMLJobName"]), reverse=request.get("SortOrder") != "Ascending")
-        start = _read_token(request["NextToken"], request) if request.get("NextToken") else 0
-        size = request.get("MaxResults", DEFAULT_MAX_RESULTS)
-        response = {"AutoMLJobSummaries": summaries[start:start + size]}
-        if start + size < len(summaries):
-            response["NextToken"] = _make_token(start + size, request)
-        return response
+        found = page(summaries, request, "AutoMLJobName", JOB_SORT_KEYS, default_sort="Name")
+        return {"AutoMLJobSummaries": found["items"]} | ({"NextToken": found["NextToken"]} if "NextToken" in found
+                                                          else {})
 
 
 def _summary(described: dict) -> dict:
     keys = ("AutoMLJobName", "AutoMLJobArn", "AutoMLJobStatus", "AutoMLJobSecondaryStatus", "CreationTime",
             "EndTime", "LastModifiedTime", "FailureReason", "PartialFailureReasons")
     return {key: described[key] for key in keys if key in described}
-
-
-def _matches(summary: dict, request: dict) -> bool:
-    created, modified = epoch(summary["CreationTime"]), epoch(summary["LastModifiedTime"])
-    checks = (
-        ("CreationTimeAfter", lambda t: created > t), ("CreationTimeBefore", lambda t: created < t),
-        ("LastModifiedTimeAfter", lambda t: modified > t), ("LastModifiedTimeBefore", lambda t: modified < t),
-    )
-    if any(name in request and not check(epoch(request[name])) for name, check in checks):
-        return False
-    if "NameContains" in request and request["NameContains"].lower() not in summary["AutoMLJobName"].lower():
-        return False
-    return "StatusEquals" not in request or summary["AutoMLJobStatus"] == request["StatusEquals"]
-
-
-def _query(request: dict) -> str:
-    return json.dumps({k: v for k, v in request.items() if k not in ("NextToken", "MaxResults")}, sort_keys=True,
-                      default=str)
-
-
-def _make_token(position: int, request: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps([position, _query(request)]).encode()).decode()
-
-
-def _read_token(token: str, request: dict) -> int:
-    try:
-        position, query = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if query == _query(request) and isinstance(position, int) and position >= 0:
-            return position
-    except (ValueError, TypeError, binascii.Error):
-        pass
-    raise validation("Invalid pagination token: NextToken must come from a previous response to the same request")
-

@@ -1,0 +1,239 @@
+"""Models, endpoint configs and endpoints, and SageMaker Runtime's InvokeEndpoint on the endpoints they make.
+
+A model is the inference containers of a candidate (as ListCandidatesForAutoMLJob and BestCandidate give them):
+the container that holds the candidate's model file (the others are its dpp's transforms, which that file already
+chains) and the inference keys its Environment asks for. An endpoint loads its model once, in the background
+(Creating, then InService), and answers invocations with `serve.ModelEndpoint`, the inference contract of
+Autopilot's containers; UpdateEndpoint loads the new model first and swaps it in, so no request goes unanswered.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from .. import registry, s3
+from ..errors import InputError
+from ..files import load_model
+from ..model import CandidateModel
+from ..serve import ModelEndpoint, RequestError
+from ..vocabulary import ACCOUNT, MAX_MESSAGE
+from .protocol import ServiceError, validation
+from .records import Records, page
+
+IN_SERVICE, CREATING, UPDATING, FAILED = "InService", "Creating", "Updating", "Failed"
+
+
+class Endpoints:
+    """The service's models, endpoint configs and endpoints, and the live model behind each endpoint."""
+
+    def __init__(self):
+        self.models = Records("model", "Model")
+        self.configs = Records("endpoint-config", "Endpoint configuration")
+        self.endpoints = Records("endpoint", "Endpoint")
+        self.live: dict[str, ModelEndpoint] = {}
+        self.operations = {
+            "CreateModel": self.create_model, "DescribeModel": self.describe_model, "ListModels": self.list_models,
+            "DeleteModel": self.delete_model,
+            "CreateEndpointConfig": self.create_endpoint_config,
+            "DescribeEndpointConfig": self.describe_endpoint_config,
+            "ListEndpointConfigs": self.list_endpoint_configs, "DeleteEndpointConfig": self.delete_endpoint_config,
+            "CreateEndpoint": self.create_endpoint, "DescribeEndpoint": self.describe_endpoint,
+            "ListEndpoints": self.list_endpoints, "UpdateEndpoint": self.update_endpoint,
+            "DeleteEndpoint": self.delete_endpoint,
+        }
+
+    def start(self) -> None:
+        """Bring back every endpoint recorded before: each loads its model again and is InService."""
+        for name in self.endpoints.names():
+            record = self.endpoints.get(name)
+            if record["EndpointStatus"] != FAILED:
+                self._load_in_background(name, record["EndpointConfigName"])
+
+    # --- models -------------------------------------------------------------------------------------------------
+
+    def create_model(self, request: dict) -> dict:
+        """CreateModel: the containers must hold a candidate's model file that the service can read."""
+        containers = request.get("Containers") or ([request["PrimaryContainer"]] if "PrimaryContainer" in request
+                                                   else [])
+        if not containers:
+            raise validation("Either PrimaryContainer or Containers must be given")
+        model_file(containers)
+        record = self.models.create(request["ModelName"], {key: request[key] for key in (
+            "ModelName", "PrimaryContainer", "Containers", "ExecutionRoleArn", "InferenceExecutionConfig")
+            if key in request})
+        return {"ModelArn": record["Arn"]}
+
+    def describe_model(self, request: dict) -> dict:
+        """DescribeModel."""
+        record = self.models.get(request["ModelName"])
+        return _without(record, "Arn") | {"ModelArn": record["Arn"]}
+
+    def list_models(self, request: dict) -> dict:
+        """ListModels."""
+        items = [{"ModelName": r["ModelName"], "ModelArn": r["Arn"], "CreationTime": r["CreationTime"]}
+                 for r in map(self.models.get, self.models.names())]
+        found = page(items, request, "ModelName", {"Name": "ModelName", "CreationTime": "CreationTime"})
+        return {"Models": found.pop("items")} | found
+
+    def delete_model(self, request: dict) -> dict:
+        """DeleteModel."""
+        self.models.delete(request["ModelName"])
+        return {}
+
+    # --- endpoint configs ---------------------------------------------------------------------------------------
+
+    def create_endpoint_config(self, request: dict) -> dict:
+        """CreateEndpointConfig: one production variant, naming a model the service has."""
+        for variant in request["ProductionVariants"]:
+            self.models.get(variant["ModelName"])
+        record = self.configs.create(request["EndpointConfigName"], {key: request[key] for key in (
+            "EndpointConfigName", "ProductionVariants", "DataCaptureConfig", "KmsKeyId") if key in request})
+        return {"EndpointConfigArn": record["Arn"]}
+
+    def describe_endpoint_config(self, request: dict) -> dict:
+        """DescribeEndpointConfig."""
+        record = self.configs.get(request["EndpointConfigName"])
+        return _without(record, "Arn", "LastModifiedTime") | {"EndpointConfigArn": record["Arn"]}
+
+    def list_endpoint_configs(self, request: dict) -> dict:
+        """ListEndpointConfigs."""
+        items = [{"EndpointConfigName": r["EndpointConfigName"], "EndpointConfigArn": r["Arn"],
+                  "CreationTime": r["CreationTime"]} for r in map(self.configs.get, self.configs.names())]
+        found = page(items, request, "EndpointConfigName", {"Name": "EndpointConfigName",
+                                                            "CreationTime": "CreationTime"})
+        return {"EndpointConfigs": found.pop("items")} | found
+
+    def delete_endpoint_config(self, request: dict) -> dict:
+        """DeleteEndpointConfig."""
+        self.configs.delete(request["EndpointConfigName"])
+        return {}
+
+    # --- endpoints ----------------------------------------------------------------------------------------------
+
+    def create_endpoint(self, request: dict) -> dict:
+        """CreateEndpoint: answered at once, Creating until its model is loaded."""
+        name, config = request["EndpointName"], request["EndpointConfigName"]
+        self.configs.get(config)
+        record = self.endpoints.create(name, {"EndpointName": name, "EndpointConfigName": config,
+                                              "EndpointStatus": CREATING})
+        self._load_in_background(name, config)
+        return {"EndpointArn": record["Arn"]}
+
+    def update_endpoint(self, request: dict) -> dict:
+        """UpdateEndpoint: the new config's model is loaded beside the old one, then swapped in."""
+        name, config = request["EndpointName"], request["EndpointConfigName"]
+        record = self.endpoints.get(name)
+        self.configs.get(config)
+        if record["EndpointStatus"] in (CREATING, UPDATING):
+            self.endpoints.busy(name, f"is {record['EndpointStatus']}: wait until it is InService")
+        self.endpoints.update(name, EndpointStatus=UPDATING)
+        self._load_in_background(name, config)
+        return {"EndpointArn": record["Arn"]}
+
+    def describe_endpoint(self, request: dict) -> dict:
+        """DescribeEndpoint."""
+        record = self.endpoints.get(request["EndpointName"])
+        variants = self.configs.get(record["EndpointConfigName"])["ProductionVariants"] if record[
+            "EndpointConfigName"] in self.configs.names() else []
+        described = _without(record, "Arn") | {"EndpointArn": record["Arn"], "ProductionVariants": [
+            {"VariantName": v["VariantName"], "CurrentWeight": v.get("InitialVariantWeight", 1.0),
+             "DesiredWeight": v.get("InitialVariantWeight", 1.0),
+             "CurrentInstanceCount": v.get("InitialInstanceCount", 1),
+             "DesiredInstanceCount": v.get("InitialInstanceCount", 1)} for v in variants]}
+        return described
+
+    def list_endpoints(self, request: dict) -> dict:
+        """ListEndpoints."""
+        items = [{"EndpointName": r["EndpointName"], "EndpointArn": r["Arn"], "CreationTime": r["CreationTime"],
+                  "LastModifiedTime": r["LastModifiedTime"], "EndpointStatus": r["EndpointStatus"]}
+                 for r in map(self.endpoints.get, self.endpoints.names())]
+        found = page(items, request, "EndpointName", {"Name": "EndpointName", "CreationTime": "CreationTime"})
+        return {"Endpoints": found.pop("items")} | found
+
+    def delete_endpoint(self, request: dict) -> dict:
+        """DeleteEndpoint: it stops answering at once."""
+        self.endpoints.delete(request["EndpointName"])
+        self.live.pop(request["EndpointName"], None)
+        return {}
+
+    def _load_in_background(self, name: str, config: str) -> None:
+        threading.Thread(target=self._load, args=(name, config), name=f"load-{name}", daemon=True).start()
+
+    def _load(self, name: str, config: str) -> None:
+        try:
+            variant = self.configs.get(config)["ProductionVariants"][0]
+            containers = _containers(self.models.get(variant["ModelName"]))
+            path, keys = model_file(containers)
+            model = load_model(path)
+            if not isinstance(model, CandidateModel):
+                raise ServiceError("ValidationException", f"{path} holds no autopilot-local model")
+            self.live[name] = ModelEndpoint(model, keys)
+            self.endpoints.update(name, EndpointStatus=IN_SERVICE, EndpointConfigName=config)
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            reason = error.message if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
+            if name in self.endpoints.names():
+                self.endpoints.update(name, EndpointStatus=FAILED, FailureReason=reason[:MAX_MESSAGE])
+
+    # --- SageMaker Runtime --------------------------------------------------------------------------------------
+
+    def invoke(self, name: str, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str, str]:
+        """InvokeEndpoint: the response body, its type, and the variant that answered."""
+        endpoint = self.live.get(name)
+        if endpoint is None:
+            if name in self.endpoints.names():
+                raise ServiceError("ValidationError", f"Endpoint {name} is not in service: it is "
+                                   f"{self.endpoints.get(name)['EndpointStatus']}")
+            raise ServiceError("ValidationError", f"Endpoint {name} of account {ACCOUNT} not found.")
+        try:
+            answer, response_type = endpoint.invoke(body, content_type, accept)
+        except RequestError as error:  # the container refused the request: SageMaker relays it as a ModelError
+            raise ServiceError("ModelError", f"Received client error ({int(error.status)}) from primary with message "
+                               f'"{error}".', 424) from None
+        return answer, response_type, "AllTraffic"
+
+
+def _containers(record: dict) -> list[dict]:
+    return record.get("Containers") or [record["PrimaryContainer"]]
+
+
+def model_file(containers: list[dict]) -> tuple[Path, str | None]:
+    """The candidate's model file among ``containers`` and the inference keys their Environment asks for;
+    ValidationException (as CreateModel's) when none names a model file the service may read."""
+    keys = None
+    for container in containers:
+        keys = container.get("Environment", {}).get("SAGEMAKER_INFERENCE_OUTPUT", keys)
+    for container in containers:
+        if "AUTOML_TRANSFORM_MODE" in container.get("Environment", {}) or "ModelDataUrl" not in container:
+            continue  # a dpp's transform: the candidate's model file chains it already
+        url = container["ModelDataUrl"]
+        try:
+            path = _staged_or_downloaded(url) if s3.is_s3(url) else Path(url)
+        except InputError as error:
+            raise validation(f"Could not find model data at {url}: {error}") from None
+        if not _readable(path):
+            raise validation(f"Could not find model data at {url} (a model file of a job this service knows)")
+        return path, keys
+    raise validation("No container names the model data of a candidate (ModelDataUrl)")
+
+
+def _staged_or_downloaded(uri: str) -> Path:
+    """A job's file on S3: where the job staged it on this machine, else a download."""
+    staged = s3.staging(uri)
+    return staged if staged.is_file() else s3.download(uri)
+
+
+def _readable(path: Path) -> bool:
+    """Whether ``path`` is a file inside a job folder the service knows, or inside its home: nothing else is ever
+    read, let alone unpickled."""
+    path = path.resolve()
+    roots = [registry.home().resolve()] + [registry.job_dir(name).resolve() for name in registry.names()
+                                           if registry.exists(name)]
+    return path.is_file() and any(path.is_relative_to(root) for root in roots)
+
+
+def _without(record: dict, *keys: str) -> dict:
+    return {key: value for key, value in record.items() if key not in keys}
