@@ -262,3 +262,110 @@ def test_s3_objects_outlive_the_server_and_no_key_escapes_its_home(tmp_path):
         second.stop()
     outside = [p for p in tmp_path.rglob("*") if p.is_file() and "home" not in p.relative_to(tmp_path).parts[:1]]
     assert outside == []
+
+
+def _until(check, limit: float = 120):
+    ends = time.time() + limit
+    while time.time() < ends:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"not within {limit} s")
+
+
+def test_a_candidate_behind_an_endpoint_and_a_batch_transform(tmp_path, model):
+    server = Server(tmp_path / "home")
+    try:
+        sagemaker, runtime, s3 = server.client("sagemaker"), server.client("sagemaker-runtime"), server.client("s3")
+        _upload(server, tmp_path)
+        sagemaker.create_auto_ml_job_v2(**_request("served"))
+        best = _ended(sagemaker, "served")["BestCandidate"]
+        assert all(c["ModelDataUrl"].startswith("s3://data/out/served/") for c in best["InferenceContainers"])
+        sagemaker.create_model(ModelName="served-model", Containers=best["InferenceContainers"], ExecutionRoleArn=ROLE)
+        variant = {"VariantName": "AllTraffic", "ModelName": "served-model", "InitialInstanceCount": 1,
+                   "InstanceType": "ml.m5.large"}
+        sagemaker.create_endpoint_config(EndpointConfigName="served-config", ProductionVariants=[variant])
+        sagemaker.create_endpoint(EndpointName="served", EndpointConfigName="served-config")
+        _until(lambda: sagemaker.describe_endpoint(EndpointName="served")["EndpointStatus"] == "InService")
+        rows = regression_frame(n=600, seed=1).drop(columns=["price"])
+        body = rows.head(5).to_csv(header=False, index=False)
+        answer = runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Body=body)
+        assert answer["InvokedProductionVariant"] == "AllTraffic"
+        assert len(answer["Body"].read().decode().strip().splitlines()) == 5
+        as_json = runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Accept="application/json",
+                                          Body=body)
+        assert len(json.loads(as_json["Body"].read())["predictions"]) == 5
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        one_row = rows.head(1).to_csv(header=False, index=False)
+        with ThreadPoolExecutor(8) as pool:  # 200 invocations at once, every one answered
+            answers = list(pool.map(lambda _: runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv",
+                                                                      Body=one_row)["Body"].read(), range(200)))
+        assert len(answers) == 200 and len(set(answers)) == 1
+
+        with pytest.raises(botocore.exceptions.ClientError) as too_large:
+            runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Body=b"1," * (7 * 2**20 // 2))
+        assert too_large.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+        with pytest.raises(botocore.exceptions.ClientError) as bad_row:
+            runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Body="1,2\n")
+        assert bad_row.value.response["Error"]["Code"] == "ModelError" and "row 1" in str(bad_row.value)
+        with pytest.raises(botocore.exceptions.ClientError) as missing:
+            runtime.invoke_endpoint(EndpointName="nowhere", ContentType="text/csv", Body=body)
+        assert missing.value.response["Error"]["Code"] == "ValidationError"
+
+        s3.put_object(Bucket="data", Key="batch/part-1.csv", Body=rows.head(100).to_csv(header=False, index=False))
+        s3.put_object(Bucket="data", Key="batch/part-2.csv", Body=rows.tail(30).to_csv(header=False, index=False))
+        sagemaker.create_transform_job(
+            TransformJobName="scored", ModelName="served-model", MaxPayloadInMB=1, BatchStrategy="MultiRecord",
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://data/batch/"}},
+                            "ContentType": "text/csv", "SplitType": "Line"},
+            TransformOutput={"S3OutputPath": "s3://data/scored", "AssembleWith": "Line"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+        done = _until(lambda: (lambda d: d if d["TransformJobStatus"] != "InProgress" else None)(
+            sagemaker.describe_transform_job(TransformJobName="scored")))
+        assert done["TransformJobStatus"] == "Completed", done.get("FailureReason")
+        for key, count in (("scored/part-1.csv.out", 100), ("scored/part-2.csv.out", 30)):
+            assert len(s3.get_object(Bucket="data", Key=key)["Body"].read().decode().strip().splitlines()) == count
+
+        for target, request in (("DescribeModel", {"ModelName": "served-model"}), ("ListModels", {}),
+                             ("DescribeEndpointConfig", {"EndpointConfigName": "served-config"}),
+                             ("DescribeEndpoint", {"EndpointName": "served"}), ("ListEndpoints", {}),
+                             ("DescribeTransformJob", {"TransformJobName": "scored"}), ("ListTransformJobs", {})):
+            status, answered = server.raw(f"SageMaker.{target}", request)
+            assert status == 200, answered
+            assert_shape(_iso(answered), model.operation_model(target).output_shape)
+
+        sagemaker.create_endpoint_config(EndpointConfigName="served-config-2", ProductionVariants=[variant])
+        sagemaker.update_endpoint(EndpointName="served", EndpointConfigName="served-config-2")
+        _until(lambda: sagemaker.describe_endpoint(EndpointName="served")["EndpointConfigName"] == "served-config-2")
+        server.kill()  # endpoints come back with the server
+    finally:
+        server.stop()
+    again = Server(tmp_path / "home", port=server.port)
+    try:
+        sagemaker, runtime = again.client("sagemaker"), again.client("sagemaker-runtime")
+        _until(lambda: sagemaker.describe_endpoint(EndpointName="served")["EndpointStatus"] == "InService")
+        answer = runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Body=body)
+        assert len(answer["Body"].read().decode().strip().splitlines()) == 5
+        sagemaker.delete_endpoint(EndpointName="served")
+        with pytest.raises(botocore.exceptions.ClientError):
+            runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Body=body)
+    finally:
+        again.stop()
+
+
+def test_create_model_reads_only_model_files_of_known_jobs(server, tmp_path):
+    sagemaker = server.client("sagemaker")
+    outside = tmp_path / "elsewhere.joblib"
+    outside.write_bytes(b"not a model")
+    for url in (str(outside), "/etc/passwd", "s3://nobucket/model.joblib"):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            sagemaker.create_model(ModelName="sneaky", ExecutionRoleArn=ROLE, PrimaryContainer={
+                "Image": "x", "ModelDataUrl": url if url.startswith("s3://") else f"s3://b/{url}"})
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+    status, answer = server.raw("SageMaker.CreateModel", {"ModelName": "sneaky", "ExecutionRoleArn": ROLE,
+                                                          "PrimaryContainer": {"Image": "x",
+                                                                               "ModelDataUrl": str(outside)}})
+    assert status == 400 and answer["__type"] == "ValidationException"
