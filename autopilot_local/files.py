@@ -57,9 +57,14 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
+def json_text(document) -> str:
+    """``document`` as the job's JSON files hold it: indented, UTF-8 characters as they are."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(path: Path, document) -> None:
     """Write ``document`` as indented UTF-8 JSON, atomically."""
-    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json_text(document))
 
 
 def read_json(path: Path):

@@ -21,7 +21,7 @@ from . import artifacts, ensembling, registry, s3, tuning
 from .config import JobConfig
 from .ensembling.model import Views
 from .errors import InputError
-from .files import JobFolder, dump_model, load_model, read_json, write_atomic, write_json
+from .files import JobFolder, dump_model, json_text, load_model, read_json, write_atomic, write_json
 from .model import CandidateModel
 from .notebooks import write_candidate_artifacts
 from .progress import Reporter
@@ -458,11 +458,15 @@ class Job:
 
     def _finish(self, status: str, secondary: str) -> dict:
         self.ended = time.time()
-        self.set_status(status, secondary)
+        self.set_status(status, secondary, write=False)
         if self.queue is not None:  # the job's workers elsewhere end with it
             self.queue.update(state=status)
-        if s3.is_s3(self.config.output_dir):
-            s3.upload_folder(self.folder.root, f"{self.config.output_dir.rstrip('/')}/{self.config.job_name}")
+        if self.folder.uri is not None:  # in the bucket, final documents included, before the job says it ended
+            final = {self.folder.job_json: self.describe(), self.folder.history_json: self.history}
+            s3.upload_folder(self.folder.root, self.folder.uri, {path.name: json_text(document)
+                                                                for path, document in final.items()})
+        self.reporter.stage(secondary)
+        self.write_describe()
         return self.describe()
 
 

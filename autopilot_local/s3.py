@@ -58,15 +58,22 @@ def download(uri: str) -> Path:
     return target
 
 
-def upload_folder(folder: Path, uri: str) -> None:
-    """Copy every file below ``folder`` to ``uri`` + its relative path (the job folder's layout, key for key)."""
+def upload_folder(folder: Path, uri: str, replaced: dict[str, str] | None = None) -> None:
+    """Copy every file below ``folder`` to ``uri`` + its relative path (the job folder's layout, key for key);
+    ``replaced`` gives the text to write instead for some relative paths (the final documents, written before the
+    local files say that the job has ended)."""
     client, errors = _client()
     bucket, prefix = split(uri)
     prefix = prefix.rstrip("/")
+    replaced = replaced or {}
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith(".")):
-        key = "/".join(filter(None, (prefix, path.relative_to(folder).as_posix())))
+        relative = path.relative_to(folder).as_posix()
+        key = "/".join(filter(None, (prefix, relative)))
         try:
-            client.upload_file(str(path), bucket, key)
+            if relative in replaced:
+                client.put_object(Bucket=bucket, Key=key, Body=replaced[relative].encode("utf-8"))
+            else:
+                client.upload_file(str(path), bucket, key)
         except errors as error:
             raise InputError(f"cannot write s3://{bucket}/{key}: {error}") from None
 

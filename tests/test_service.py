@@ -125,9 +125,22 @@ def test_a_job_through_boto3_alone(server, tmp_path, model):
     assert len(listed["Candidates"]) == 2
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="data", Prefix="out/svc-boto3/")["Contents"]]
     assert "out/svc-boto3/job.json" in keys and "out/svc-boto3/leaderboard.csv" in keys  # Autopilot's layout
+    steps = {step["CandidateStepType"].rsplit("::", 1)[1]: step["CandidateStepName"]
+             for step in described["BestCandidate"]["CandidateSteps"]}
+    trained = sagemaker.describe_training_job(TrainingJobName=described["BestCandidate"]["CandidateName"])
+    assert trained["TrainingJobStatus"] == "Completed" and trained["ModelArtifacts"]["S3ModelArtifacts"].startswith(
+        "s3://data/out/svc-boto3/")
+    assert sagemaker.describe_processing_job(ProcessingJobName=steps["ProcessingJob"])["ProcessingJobStatus"] == \
+        "Completed"
+    sagemaker.add_tags(ResourceArn=created["AutoMLJobArn"], Tags=[{"Key": "team", "Value": "pricing"}])
+    assert sagemaker.list_tags(ResourceArn=created["AutoMLJobArn"])["Tags"] == [{"Key": "team", "Value": "pricing"}]
+    sagemaker.delete_tags(ResourceArn=created["AutoMLJobArn"], TagKeys=["team"])
+    assert sagemaker.list_tags(ResourceArn=created["AutoMLJobArn"])["Tags"] == []
     for target, body in (("DescribeAutoMLJobV2", {"AutoMLJobName": "svc-boto3"}),
                          ("DescribeAutoMLJob", {"AutoMLJobName": "svc-boto3"}),
                          ("ListCandidatesForAutoMLJob", {"AutoMLJobName": "svc-boto3"}),
+                         ("DescribeTrainingJob", {"TrainingJobName": described["BestCandidate"]["CandidateName"]}),
+                         ("DescribeProcessingJob", {"ProcessingJobName": steps["ProcessingJob"]}),
                          ("ListAutoMLJobs", {})):
         status, answer = server.raw(f"SageMaker.{target}", body)
         assert status == 200

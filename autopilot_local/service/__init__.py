@@ -5,6 +5,7 @@ with nothing but ``AWS_ENDPOINT_URL`` set.
 - `jobs`: the service's AutoML jobs, each in a process of its own, recorded so that a restart loses none;
 - `endpoints`: models, endpoint configs, endpoints, and SageMaker Runtime's InvokeEndpoint;
 - `transforms`: batch transform jobs, streamed object by object;
+- `steps`: the candidates' training and processing steps, and tags on any resource;
 - `records`: the service's resources on disk, and the list operations they share;
 - `control`: SageMaker's operations served;
 - `s3_mirror`: moto's S3 buckets kept under the local home between runs;
@@ -42,6 +43,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
     from .endpoints import Endpoints
     from .jobs import JobRunner
     from .s3_mirror import S3Mirror
+    from .steps import Steps
     from .transforms import TransformJobs
 
     server = make_server(host, port, None, threaded=True)
@@ -50,7 +52,8 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
     endpoints = Endpoints()
     transforms = TransformJobs(endpoints, url)
     os.environ["AWS_ENDPOINT_URL"] = url  # the service reads model files from its own S3
-    server.app = ServiceApp(ControlPlane(jobs, endpoints, transforms), S3Mirror(registry.home() / "service" / "s3"))
+    control = ControlPlane(jobs, endpoints, transforms, Steps())
+    server.app = ServiceApp(control, S3Mirror(registry.home() / "service" / "s3"))
     endpoints.start()
     transforms.start()
     signal.signal(signal.SIGTERM, _interrupt)

@@ -9,6 +9,7 @@ from .endpoints import Endpoints
 from .jobs import JobRunner
 from .protocol import validation
 from .records import page
+from .steps import Steps
 from .transforms import TransformJobs
 
 JOB_SORT_KEYS = {"Name": "AutoMLJobName", "CreationTime": "CreationTime", "Status": "AutoMLJobStatus"}
@@ -25,11 +26,13 @@ class ControlPlane:
         Its models, endpoint configs and endpoints.
     transforms : TransformJobs
         Its batch transform jobs.
+    steps : Steps
+        The candidates' steps, and the tags on every resource.
     """
 
-    def __init__(self, jobs: JobRunner, endpoints: Endpoints, transforms: TransformJobs):
-        self.jobs, self.endpoints = jobs, endpoints
-        self.operations = endpoints.operations | transforms.operations | {
+    def __init__(self, jobs: JobRunner, endpoints: Endpoints, transforms: TransformJobs, steps: Steps):
+        self.jobs, self.endpoints, self.steps = jobs, endpoints, steps
+        self.operations = endpoints.operations | transforms.operations | steps.operations | {
             "CreateAutoMLJob": self.create_auto_ml_job,
             "CreateAutoMLJobV2": self.create_auto_ml_job,
             "DescribeAutoMLJob": lambda request: self.jobs.describe(request["AutoMLJobName"], v1=True),
@@ -41,7 +44,10 @@ class ControlPlane:
 
     def create_auto_ml_job(self, request: dict) -> dict:
         """CreateAutoMLJob and CreateAutoMLJobV2: the job is recorded, and starts when a slot is free."""
-        return {"AutoMLJobArn": self.jobs.create(request)}
+        job_arn = self.jobs.create(request)
+        if request.get("Tags"):
+            self.steps.add_tags({"ResourceArn": job_arn, "Tags": request["Tags"]})
+        return {"AutoMLJobArn": job_arn}
 
     def stop_auto_ml_job(self, request: dict) -> dict:
         """StopAutoMLJob."""
