@@ -73,8 +73,9 @@ def _start_server(job: Path) -> tuple[subprocess.Popen, str]:
     return server, banner.split()[0]
 
 
-def _client(host: str, port: int, lines: list[bytes], seconds: float) -> dict:
-    """Send rows one per request on one connection; the latencies (ms) of those sent in the measured window."""
+def _client(host: str, port: int, lines: list[bytes], seconds: float, path: str = "/invocations") -> dict:
+    """Send rows one per request to ``path`` on one connection; the latencies (ms) of those sent in the measured
+    window."""
     connection = http.client.HTTPConnection(host, port, timeout=30)
     headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
     latencies, errors, sent = [], 0, 0
@@ -83,7 +84,7 @@ def _client(host: str, port: int, lines: list[bytes], seconds: float) -> dict:
         if sent == WARM_UP_REQUESTS:
             deadline, started = time.perf_counter() + seconds, time.perf_counter()
         before = time.perf_counter()
-        connection.request("POST", "/invocations", lines[sent % len(lines)], headers)
+        connection.request("POST", path, lines[sent % len(lines)], headers)
         response = connection.getresponse()
         response.read()
         if sent >= WARM_UP_REQUESTS:
