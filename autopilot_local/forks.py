@@ -20,6 +20,24 @@ from multiprocessing.connection import wait
 FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
 
 
+def alive(pid: int | None) -> bool:
+    """Whether the process ``pid`` on this machine still runs (a zombie, which only waits for its parent to read
+    its exit, does not)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return not stat.read().rsplit(") ", 1)[-1].startswith("Z")
+    except OSError:  # no /proc here: the signal's answer stands
+        return True
+
+
 def error_text(error: BaseException) -> str:
     """The last line of an exception, as a failure reason (at most 500 characters)."""
     return traceback.format_exception_only(type(error), error)[-1].strip()[:500]

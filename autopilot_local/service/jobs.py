@@ -8,7 +8,6 @@ process died while it ran resumes (`autopilot-local resume`), keeping its finish
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from ..artifacts import arn
 from ..config import JobConfig
 from ..errors import InputError
 from ..files import JobFolder, read_json, write_json
+from ..forks import alive
 from ..job import Job
 from ..progress import Reporter
 from ..vocabulary import FAILED, IN_PROGRESS, MAX_MESSAGE, STOPPED, TERMINAL_STATUSES
@@ -126,7 +126,7 @@ class JobRunner:
                              key=lambda pair: pair[0]["created"] if pair[0] else 0)
             # a job whose process outlived the server that started it runs on: it holds a slot, and is not started twice
             adopted = {name for record, name in records if record and record["state"] == "running"
-                       and name not in self.processes and _alive(record.get("pid"))}
+                       and name not in self.processes and alive(record.get("pid"))}
             for record, name in records:
                 if record is None or name in self.processes or name in adopted or record["state"] in DONE:
                     continue
@@ -187,21 +187,6 @@ class JobRunner:
             return registry.job_dir(name)
         except InputError:
             return None
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError):  # a zombie (its parent, the old server, is gone) counts as ended
-        if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
-            return False
-    return True
 
 
 def _waiting_document(record: dict) -> dict:

@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from ..errors import InputError
+from ..forks import alive
 from ..vocabulary import IN_PROGRESS, TERMINAL_STATUSES
 
 SUFFIX = ":queue"  # job names are letters, digits and hyphens: no job study can take this name
@@ -153,7 +154,7 @@ class TrialQueue:
         if entry.state != TrialState.RUNNING:
             return False
         host, _, pid = entry.user_attrs.get("worker", ":").rpartition(":")
-        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not alive(int(pid)):
             return True
         beat = entry.user_attrs.get("beat") or entry.datetime_start.timestamp()
         return now - beat > LEASE
@@ -191,13 +192,3 @@ class TrialQueue:
         except UpdateFinishedTrialError:
             return False
         return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
