@@ -19,6 +19,7 @@ from .vocabulary import (
     COMPLETED,
     ENSEMBLING,
     HYPERPARAMETER_TUNING,
+    INFERENCE_KEYS,
     MAX_MESSAGE,
     OBJECTIVE_METRICS,
     REGION,
@@ -75,7 +76,7 @@ def candidate_document(folder: JobFolder, trial, objective: str, problem_type: s
     if model_path is not None and ensembling:  # one container: the whole ensemble, raw rows in
         document["InferenceContainers"] = [
             {"Image": f"{IMAGE}/ensemble", "ModelDataUrl": folder.location(model_path),
-             "Environment": {"SAGEMAKER_PROGRAM": "sagemaker_serve"}}
+             "Environment": {"SAGEMAKER_PROGRAM": "sagemaker_serve"} | _inference_keys(problem_type)}
         ]
     elif model_path is not None:
         document["InferenceContainers"] = _inference_containers(folder, trial, problem_type, model_path)
@@ -126,10 +127,18 @@ def _inference_containers(folder: JobFolder, trial, problem_type: str, model_pat
     if problem_type != REGRESSION:
         containers.append(
             {"Image": f"{IMAGE}/sklearn-automl", "ModelDataUrl": processor,
-             "Environment": {"AUTOML_TRANSFORM_MODE": "inverse-label-transform", "SAGEMAKER_PROGRAM": "sagemaker_serve",
-                             "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label"}}
+             "Environment": {"AUTOML_TRANSFORM_MODE": "inverse-label-transform", "SAGEMAKER_PROGRAM": "sagemaker_serve"}
+             | _inference_keys(problem_type)}
         )
     return containers
+
+
+def _inference_keys(problem_type: str) -> dict:
+    """A classification pipeline's last container says which inference keys it can answer with (the SDK's
+    ``inference_response_keys`` are checked against them) and which it answers with by default."""
+    if problem_type == REGRESSION:
+        return {}
+    return {"SAGEMAKER_INFERENCE_SUPPORTED": ",".join(INFERENCE_KEYS), "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label"}
 
 
 def leaderboard_csv(rows: list[dict]) -> str:

@@ -8,6 +8,7 @@ created, so bad input never leaves a half-made folder behind.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -368,7 +369,8 @@ class Job:
         ranked = rank(results, data.objective)
         documents = [
             artifacts.candidate_document(self.folder, trial, data.objective, data.problem_type,
-                                         model_path if trial is best else None, data.mode, reported=trial is best)
+                                         model_path if trial is best else self._model_on_demand(trial, data.mode),
+                                         data.mode, reported=trial is best)
             for trial in ranked
         ]
         write_json(self.folder.candidates_json, {"Candidates": documents})
@@ -384,6 +386,14 @@ class Job:
             rows.append(row | {"failure_reason": trial.failure_reason})
         write_atomic(self.folder.leaderboard_csv, artifacts.leaderboard_csv(rows))
         return documents
+
+    def _model_on_demand(self, trial, mode: str) -> Path | None:
+        """Where a tuned candidate other than the best has its model once asked for (`candidate_model_file` builds
+        it then), so that its InferenceContainers can be deployed as the best's can; None where there is none."""
+        if mode == ENSEMBLING or trial.status != COMPLETED:
+            return None
+        return self.folder.candidate_model(trial.candidate_name(self.config.job_name), trial.dpp,
+                                           tuning.ALGORITHMS[trial.algorithm].short_name)
 
     # --- ENSEMBLING -------------------------------------------------------------------------------------------
 
@@ -478,6 +488,55 @@ def _write_report(folder: Path, report: dict, page: str) -> None:
 
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def candidate_model_file(job_dir, candidate_name: str) -> Path:
+    """The model file of any completed candidate of a job, built from its trial the first time it is asked for.
+
+    Only the best candidate's model is kept when a job ends; another tuned candidate's is fitted again from the
+    job's data, its dpp and its hyperparameters (as its trial fitted it, so with the job's seed it predicts as
+    the trial did) and written where its InferenceContainers say.
+
+    Parameters
+    ----------
+    job_dir : str or Path
+        The job's folder.
+    candidate_name : str
+        One of its candidates, as ListCandidatesForAutoMLJob names it.
+
+    Raises
+    ------
+    InputError
+        For a candidate the job does not have, one that did not complete, or an ENSEMBLING job's other candidates.
+    """
+    folder = JobFolder.existing(job_dir)
+    saved = folder.saved_model(candidate_name)
+    if saved is not None:
+        return saved
+    rows = {row["candidate_name"]: row for row in csv.DictReader(folder.leaderboard_csv.open(encoding="utf-8"))}
+    row = rows.get(candidate_name)
+    if row is None or row["status"] != COMPLETED or "level" in row:
+        raise InputError(f"job {folder.job_name} has no completed tuned candidate {candidate_name!r} to build")
+    settings = read_json(folder.local_run_json)["settings"]
+    config = JobConfig.from_request_file(folder.request_json, output_dir=str(folder.root.parent),
+                                         job_name=folder.job_name, seed=settings["seed"],
+                                         allow_small=settings["allow_small"], workers=1)
+    data = prepare(config)
+    plan, train_rows, valid_rows = split_rows(data, config)
+    label = f"{row['pipeline']}-{row['algorithm']}"
+    definitions = [d for d in data.definitions if d.label == label]
+    matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, definitions=definitions)
+    if label not in matrices:
+        raise InputError(f"{candidate_name}: {'; '.join(failures) or 'its pipeline is gone from the job'}")
+    _, fitted = tuning.evaluate(matrices[label], label, json.loads(row["hyperparameters"]), plan,
+                                tuning_settings(config, data))
+    if fitted is None:
+        raise InputError(f"{candidate_name} could not be fitted again")
+    model = CandidateModel(candidate_name, list(data.features.columns), transforms[label], data.label_transform,
+                           fitted, data.problem_type, [c for c in data.report.column_names if c != config.target])
+    path = folder.candidate_model(candidate_name, row["pipeline"], tuning.ALGORITHMS[row["algorithm"]].short_name)
+    dump_model(path, model)
+    return path
 
 
 def run_worker(job_name: str, storage_url: str, slots: int = 1, data: str | None = None,

@@ -21,10 +21,8 @@ from .errors import InputError
 from .files import JobFolder, load_model, read_json
 from .io import read_table_chunks
 from .model import CandidateModel
-from .vocabulary import REGRESSION
+from .vocabulary import INFERENCE_KEYS, REGRESSION
 
-# Autopilot's classification containers select their response with these keys (SAGEMAKER_INFERENCE_OUTPUT).
-INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
 DEFAULT_KEYS = ("predicted_label",)
 # Rows per chunk when `predict` streams a file: memory stays flat whatever the file's length.
 CHUNK_ROWS = 50_000

@@ -48,6 +48,9 @@ ENSEMBLING_ALGORITHMS = ("lightgbm", "catboost", "xgboost", "randomforest", "ext
 ALGORITHMS_BY_MODE = {HYPERPARAMETER_TUNING: TUNING_ALGORITHMS, ENSEMBLING: ENSEMBLING_ALGORITHMS}
 AUTO_ENSEMBLING_BYTES = 100 * 2**20  # AUTO picks ENSEMBLING for data under 100 MB, as Autopilot does
 
+# Autopilot's classification containers answer with any of these keys, chosen with SAGEMAKER_INFERENCE_OUTPUT
+INFERENCE_KEYS = ("predicted_label", "probability", "probabilities", "labels")
+
 # --- statuses ------------------------------------------------------------------------------------------------------
 
 # AutoMLJobStatus and CandidateStatus share these values.

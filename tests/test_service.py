@@ -342,6 +342,22 @@ def test_a_candidate_behind_an_endpoint_and_a_batch_transform(tmp_path, model):
         for key, count in (("scored/part-1.csv.out", 100), ("scored/part-2.csv.out", 30)):
             assert len(s3.get_object(Bucket="data", Key=key)["Body"].read().decode().strip().splitlines()) == count
 
+        other = [c for c in sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName="served")["Candidates"]
+                 if c["CandidateName"] != best["CandidateName"]][0]  # its model is built when first asked for
+        sagemaker.create_model(ModelName="other-model", Containers=other["InferenceContainers"], ExecutionRoleArn=ROLE)
+        sagemaker.create_transform_job(
+            TransformJobName="other", ModelName="other-model",
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                            "S3Uri": "s3://data/batch/part-2.csv"}},
+                            "ContentType": "text/csv", "SplitType": "Line"},
+            TransformOutput={"S3OutputPath": "s3://data/other"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+        built = _until(lambda: (lambda d: d if d["TransformJobStatus"] != "InProgress" else None)(
+            sagemaker.describe_transform_job(TransformJobName="other")))
+        assert built["TransformJobStatus"] == "Completed", built.get("FailureReason")
+        scored = s3.get_object(Bucket="data", Key="other/part-2.csv.out")["Body"].read().decode().split()
+        assert len(scored) == 30
+
         for target, request in (("DescribeModel", {"ModelName": "served-model"}), ("ListModels", {}),
                              ("DescribeEndpointConfig", {"EndpointConfigName": "served-config"}),
                              ("DescribeEndpoint", {"EndpointName": "served"}), ("ListEndpoints", {}),

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import registry, s3
 from ..errors import InputError
 from ..files import load_model
+from ..job import candidate_model_file
 from ..model import CandidateModel
 from ..serve import ModelEndpoint, RequestError
 from ..vocabulary import ACCOUNT, MAX_MESSAGE
@@ -60,7 +61,7 @@ class Endpoints:
                                                    else [])
         if not containers:
             raise validation("Either PrimaryContainer or Containers must be given")
-        model_file(containers)
+        model_file(containers, build=False)
         record = self.models.create(request["ModelName"], {key: request[key] for key in (
             "ModelName", "PrimaryContainer", "Containers", "ExecutionRoleArn", "InferenceExecutionConfig")
             if key in request})
@@ -200,9 +201,13 @@ def _containers(record: dict) -> list[dict]:
     return record.get("Containers") or [record["PrimaryContainer"]]
 
 
-def model_file(containers: list[dict]) -> tuple[Path, str | None]:
-    """The candidate's model file among ``containers`` and the inference keys their Environment asks for;
-    ValidationException (as CreateModel's) when none names a model file the service may read."""
+def model_file(containers: list[dict], build: bool = True) -> tuple[Path, str | None]:
+    """The candidate's model file among ``containers`` and the inference keys their Environment asks for.
+
+    A candidate other than its job's best has its model built the first time it is asked for (with ``build``;
+    without, only whether it can be is checked, as CreateModel does). ValidationException (as CreateModel's) when no
+    container names the model file of a candidate of a job this service knows, or a file in its home.
+    """
     keys = None
     for container in containers:
         keys = container.get("Environment", {}).get("SAGEMAKER_INFERENCE_OUTPUT", keys)
@@ -210,29 +215,37 @@ def model_file(containers: list[dict]) -> tuple[Path, str | None]:
         if "AUTOML_TRANSFORM_MODE" in container.get("Environment", {}) or "ModelDataUrl" not in container:
             continue  # a dpp's transform: the candidate's model file chains it already
         url = container["ModelDataUrl"]
-        try:
-            path = _staged_or_downloaded(url) if s3.is_s3(url) else Path(url)
-        except InputError as error:
-            raise validation(f"Could not find model data at {url}: {error}") from None
-        if not _readable(path):
+        path = s3.staging(url) if s3.is_s3(url) else Path(url)
+        job_dir = _job_holding(path)
+        if job_dir is not None and not path.is_file():
+            return (_built(job_dir, path) if build else path), keys
+        if job_dir is None and s3.is_s3(url):
+            try:
+                path = s3.download(url)
+            except InputError as error:
+                raise validation(f"Could not find model data at {url}: {error}") from None
+        if not path.is_file() or (job_dir is None and not path.resolve().is_relative_to(registry.home().resolve())):
             raise validation(f"Could not find model data at {url} (a model file of a job this service knows)")
         return path, keys
     raise validation("No container names the model data of a candidate (ModelDataUrl)")
 
 
-def _staged_or_downloaded(uri: str) -> Path:
-    """A job's file on S3: where the job staged it on this machine, else a download."""
-    staged = s3.staging(uri)
-    return staged if staged.is_file() else s3.download(uri)
-
-
-def _readable(path: Path) -> bool:
-    """Whether ``path`` is a file inside a job folder the service knows, or inside its home: nothing else is ever
-    read, let alone unpickled."""
+def _job_holding(path: Path) -> Path | None:
+    """The folder of the job the service knows that ``path`` lies in; nothing outside those is ever read (or
+    unpickled), but for the service's own home."""
     path = path.resolve()
-    roots = [registry.home().resolve()] + [registry.job_dir(name).resolve() for name in registry.names()
-                                           if registry.exists(name)]
-    return path.is_file() and any(path.is_relative_to(root) for root in roots)
+    for name in registry.names():
+        if registry.exists(name) and path.is_relative_to(root := registry.job_dir(name).resolve()):
+            return root
+    return None
+
+
+def _built(job_dir: Path, path: Path) -> Path:
+    """The model of the candidate whose file ``path`` is to be (``.../<candidate>/output/model.joblib``)."""
+    try:
+        return candidate_model_file(job_dir, path.parent.parent.name)
+    except InputError as error:
+        raise validation(f"Could not find model data at {path}: {error}") from None
 
 
 def _without(record: dict, *keys: str) -> dict:
