@@ -148,6 +148,8 @@ class JobConfig:
                 raise InputError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
         if self.storage is not None and not re.match(r"^(postgresql|mysql|sqlite)(\+\w+)?://", self.storage):
             raise InputError(f"storage {self.storage!r} is not a database URL such as postgresql://user@host/db")
+        if s3.is_s3(self.output_dir):
+            s3.staging(self.output_dir)  # refuses a prefix no local folder can stand for ("..")
         if self.mode not in MODES:
             raise InputError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.mode != AUTO:

@@ -8,6 +8,10 @@ endpoint as it always does (``AWS_ENDPOINT_URL`` points it at another S3, e.g. a
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import tempfile
 from pathlib import Path
 
 from .errors import InputError
@@ -32,6 +36,9 @@ def split(uri: str) -> tuple[str, str]:
 def staging(uri: str) -> Path:
     """The local folder that stands for an ``s3://`` output path while a job runs."""
     bucket, key = split(uri)
+    parts = key.strip("/").split("/")
+    if any(part in (".", "..") or "\0" in part for part in parts) or "\0" in bucket or bucket in (".", ".."):
+        raise InputError(f"{uri} names a path segment ('.', '..' or a NUL byte) that a local folder cannot stand for")
     return home() / "s3-staging" / bucket / key.strip("/")
 
 
@@ -47,15 +54,25 @@ def download(uri: str) -> Path:
     chosen = [k for k in files if k == key] or files
     if len(chosen) != 1:
         raise InputError(f"{uri} holds {len(chosen)} objects; autopilot-local reads one file per channel")
-    target = home() / "s3-cache" / bucket / chosen[0]
+    target = _cached(bucket, chosen[0])
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)  # each download its own partial file: two at once of one key do not collide
     try:
-        client.download_file(bucket, chosen[0], str(partial))
+        client.download_file(bucket, chosen[0], partial)
+        os.replace(partial, target)
     except errors as error:
         raise InputError(f"cannot download s3://{bucket}/{chosen[0]}: {error}") from None
-    partial.replace(target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
     return target
+
+
+def _cached(bucket: str, key: str) -> Path:
+    """Where the object ``key`` of ``bucket`` is cached: under a hash of both, so that no key (``..``, an absolute
+    path) names a file outside the cache, with the key's last part as the file's name (its suffix tells the format)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", key.rpartition("/")[2]).lstrip(".") or "object"
+    return home() / "s3-cache" / hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:16] / name
 
 
 def upload_folder(folder: Path, uri: str, replaced: dict[str, str] | None = None) -> None:

@@ -215,7 +215,10 @@ def model_file(containers: list[dict], build: bool = True) -> tuple[Path, str | 
         if "AUTOML_TRANSFORM_MODE" in container.get("Environment", {}) or "ModelDataUrl" not in container:
             continue  # a dpp's transform: the candidate's model file chains it already
         url = container["ModelDataUrl"]
-        path = s3.staging(url) if s3.is_s3(url) else Path(url)
+        try:
+            path = s3.staging(url) if s3.is_s3(url) else Path(url)
+        except InputError as error:
+            raise validation(str(error)) from None
         job_dir = _job_holding(path)
         if job_dir is not None and not path.is_file():
             return (_built(job_dir, path) if build else path), keys
