@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,12 +37,25 @@ EDITS = {
         ("role = get_execution_role()", f'role = "{ROLE}"'),
         ("    max_candidates=20,", "    max_candidates=10,"),
     ],
+    "sagemaker_autopilot_direct_marketing.ipynb": [
+        ("session = sagemaker.Session()", f'session = sagemaker.Session(default_bucket="{BUCKET}")'),
+        ("role = get_execution_role()", f'role = "{ROLE}"'),
+        ("!apt-get install unzip\n", ""),  # the data is seeded where the next lines would download and unzip it
+        ("!wget -N https://sagemaker-sample-data-us-west-2.s3-us-west-2.amazonaws.com/autopilot/direct_marketing/"
+         "bank-additional.zip\n", ""),
+        ("!unzip -o bank-additional.zip\n", ""),
+    ],
 }
-# (notebook, bucket, key, local file): data the notebook downloads, seeded where it reads it
+# (notebook, where it reads its data, the file it gets): data the notebook downloads, seeded where it reads it,
+# an S3 URI or a path in its working folder
 SEEDS = {
     "autopilot_customer_churn_high_level_with_evaluation.ipynb": [
-        ("sagemaker-example-files-prod-us-east-1", "datasets/tabular/synthetic/churn.txt",
+        ("s3://sagemaker-example-files-prod-us-east-1/datasets/tabular/synthetic/churn.txt",
          SHARED / "autopilot-jobs/MarceloAnalytics__Cloud_Computing_AWS_SageMaker_AutoML/dataset.txt"),
+    ],
+    "sagemaker_autopilot_direct_marketing.ipynb": [
+        ("bank-additional/bank-additional-full.csv",
+         SHARED / "autopilot-jobs/C24IO__Integrations/autopilot/train_data.csv"),
     ],
 }
 
@@ -76,12 +90,18 @@ def main(argv: list[str] | None = None) -> int:
         "AWS_ENDPOINT_URL": url})
     try:
         s3 = boto3.client("s3")
-        for bucket, key, path in SEEDS.get(name, []):
-            s3.create_bucket(Bucket=bucket)
-            s3.upload_file(str(path), bucket, key)
-            print(f"seeded: s3://{bucket}/{key} <- {path}")
+        work = home / "work"
+        for where, path in SEEDS.get(name, []):
+            if where.startswith("s3://"):
+                bucket, _, key = where.removeprefix("s3://").partition("/")
+                s3.create_bucket(Bucket=bucket)
+                s3.upload_file(str(path), bucket, key)
+            else:
+                (work / where).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, work / where)
+            print(f"seeded: {where} <- {path}")
         started = time.time()
-        failed = _execute(notebook, home / "work")
+        failed = _execute(notebook, work)
         print(f"{name}: {time.time() - started:.0f} s, {'a cell raised' if failed else 'every cell ran'}")
         if args.output:
             nbformat.write(notebook, args.output)
@@ -99,7 +119,7 @@ def _constraint(home: Path) -> Path:
 
 
 def _execute(notebook, folder: Path) -> bool:
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": folder}})
     failed = False
     try:
