@@ -3,7 +3,7 @@ checked against botocore's model) and returns the response's, as AWS names them.
 
 from __future__ import annotations
 
-from .. import api, registry
+from .. import api
 from ..errors import InputError
 from .endpoints import Endpoints
 from .jobs import JobRunner
@@ -56,11 +56,8 @@ class ControlPlane:
 
     def list_candidates_for_auto_ml_job(self, request: dict) -> dict:
         """ListCandidatesForAutoMLJob of a job that has started (none before)."""
-        name = request["AutoMLJobName"]
-        self.jobs.describe(name)  # ResourceNotFound for a job the service does not know
-        try:
-            folder = registry.job_dir(name)
-        except InputError:
+        folder = self.jobs.folder_of(request["AutoMLJobName"])
+        if folder is None:
             return {"Candidates": []}
         try:
             return api.list_candidates_for_auto_ml_job(
@@ -75,8 +72,7 @@ class ControlPlane:
         """ListAutoMLJobs, with its filters, its sort keys and NextToken paging (by name, descending, by default)."""
         summaries = [_summary(self.jobs.describe(name)) for name in self.jobs.names()]
         found = page(summaries, request, "AutoMLJobName", JOB_SORT_KEYS, default_sort="Name")
-        return {"AutoMLJobSummaries": found["items"]} | ({"NextToken": found["NextToken"]} if "NextToken" in found
-                                                          else {})
+        return {"AutoMLJobSummaries": found.pop("items")} | found
 
 
 def _summary(described: dict) -> dict:

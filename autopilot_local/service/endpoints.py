@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import registry, s3
@@ -27,6 +28,14 @@ from .records import Records, page
 IN_SERVICE, CREATING, UPDATING, FAILED = "InService", "Creating", "Updating", "Failed"
 
 
+@dataclass
+class LiveEndpoint:
+    """An endpoint's loaded model and the production variant that serves it."""
+
+    model: ModelEndpoint
+    variant: str
+
+
 class Endpoints:
     """The service's models, endpoint configs and endpoints, and the live model behind each endpoint."""
 
@@ -34,7 +43,7 @@ class Endpoints:
         self.models = Records("model", "Model")
         self.configs = Records("endpoint-config", "Endpoint configuration")
         self.endpoints = Records("endpoint", "Endpoint")
-        self.live: dict[str, ModelEndpoint] = {}
+        self.live: dict[str, LiveEndpoint] = {}
         self.operations = {
             "CreateModel": self.create_model, "DescribeModel": self.describe_model, "ListModels": self.list_models,
             "DeleteModel": self.delete_model,
@@ -57,11 +66,9 @@ class Endpoints:
 
     def create_model(self, request: dict) -> dict:
         """CreateModel: the containers must hold a candidate's model file that the service can read."""
-        containers = request.get("Containers") or ([request["PrimaryContainer"]] if "PrimaryContainer" in request
-                                                   else [])
-        if not containers:
+        if not request.get("Containers") and "PrimaryContainer" not in request:
             raise validation("Either PrimaryContainer or Containers must be given")
-        model_file(containers, build=False)
+        model_file(containers_of(request), build=False)
         record = self.models.create(request["ModelName"], {key: request[key] for key in (
             "ModelName", "PrimaryContainer", "Containers", "ExecutionRoleArn", "InferenceExecutionConfig")
             if key in request})
@@ -137,14 +144,13 @@ class Endpoints:
     def describe_endpoint(self, request: dict) -> dict:
         """DescribeEndpoint."""
         record = self.endpoints.get(request["EndpointName"])
-        variants = self.configs.get(record["EndpointConfigName"])["ProductionVariants"] if record[
-            "EndpointConfigName"] in self.configs.names() else []
-        described = _without(record, "Arn") | {"EndpointArn": record["Arn"], "ProductionVariants": [
+        variants = self.configs.get(record["EndpointConfigName"])["ProductionVariants"] if self.configs.path(
+            record["EndpointConfigName"]).exists() else []  # its config may have been deleted since
+        return _without(record, "Arn") | {"EndpointArn": record["Arn"], "ProductionVariants": [
             {"VariantName": v["VariantName"], "CurrentWeight": v.get("InitialVariantWeight", 1.0),
              "DesiredWeight": v.get("InitialVariantWeight", 1.0),
              "CurrentInstanceCount": v.get("InitialInstanceCount", 1),
              "DesiredInstanceCount": v.get("InitialInstanceCount", 1)} for v in variants]}
-        return described
 
     def list_endpoints(self, request: dict) -> dict:
         """ListEndpoints."""
@@ -166,12 +172,11 @@ class Endpoints:
     def _load(self, name: str, config: str) -> None:
         try:
             variant = self.configs.get(config)["ProductionVariants"][0]
-            containers = _containers(self.models.get(variant["ModelName"]))
-            path, keys = model_file(containers)
+            path, keys = model_file(containers_of(self.models.get(variant["ModelName"])))
             model = load_model(path)
             if not isinstance(model, CandidateModel):
                 raise ServiceError("ValidationException", f"{path} holds no autopilot-local model")
-            self.live[name] = ModelEndpoint(model, keys)
+            self.live[name] = LiveEndpoint(ModelEndpoint(model, keys), variant["VariantName"])
             self.endpoints.update(name, EndpointStatus=IN_SERVICE, EndpointConfigName=config)
         except Exception as error:
             traceback.print_exc(file=sys.stderr)
@@ -183,22 +188,23 @@ class Endpoints:
 
     def invoke(self, name: str, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str, str]:
         """InvokeEndpoint: the response body, its type, and the variant that answered."""
-        endpoint = self.live.get(name)
-        if endpoint is None:
+        live = self.live.get(name)
+        if live is None:
             if name in self.endpoints.names():
                 raise ServiceError("ValidationError", f"Endpoint {name} is not in service: it is "
                                    f"{self.endpoints.get(name)['EndpointStatus']}")
             raise ServiceError("ValidationError", f"Endpoint {name} of account {ACCOUNT} not found.")
         try:
-            answer, response_type = endpoint.invoke(body, content_type, accept)
+            answer, response_type = live.model.invoke(body, content_type, accept)
         except RequestError as error:  # the container refused the request: SageMaker relays it as a ModelError
             raise ServiceError("ModelError", f"Received client error ({int(error.status)}) from primary with message "
                                f'"{error}".', 424) from None
-        return answer, response_type, "AllTraffic"
+        return answer, response_type, live.variant
 
 
-def _containers(record: dict) -> list[dict]:
-    return record.get("Containers") or [record["PrimaryContainer"]]
+def containers_of(model: dict) -> list[dict]:
+    """A CreateModel request's (or a model record's) containers, whichever way it gives them."""
+    return model.get("Containers") or [model["PrimaryContainer"]]
 
 
 def model_file(containers: list[dict], build: bool = True) -> tuple[Path, str | None]:
@@ -238,7 +244,11 @@ def _job_holding(path: Path) -> Path | None:
     unpickled), but for the service's own home."""
     path = path.resolve()
     for name in registry.names():
-        if registry.exists(name) and path.is_relative_to(root := registry.job_dir(name).resolve()):
+        try:
+            root = registry.job_dir(name).resolve()
+        except InputError:  # recorded, but its folder is gone
+            continue
+        if path.is_relative_to(root):
             return root
     return None
 

@@ -63,7 +63,6 @@ class JobRunner:
     def create(self, request: dict) -> str:
         """Accept a CreateAutoMLJob(V2) request; return the job's ARN. The job starts when a slot is free."""
         name = request["AutoMLJobName"]
-        request = request | {"OutputDataConfig": dict(request["OutputDataConfig"])}
         try:
             config = JobConfig.from_request(request)
         except InputError as error:
@@ -74,33 +73,35 @@ class JobRunner:
             write_json(self._record_path(name), {"request": request, "created": time.time(), "state": "queued"})
         return arn("automl-job", config.job_name)
 
+    def folder_of(self, name: str) -> Path | None:
+        """The folder of a job the service knows; None while it has none (waiting, or refused before it had one);
+        ResourceNotFound for a job it does not know."""
+        folder = self._folder(name)
+        if folder is None and self._record(name) is None:
+            raise not_found(f"Job {name} not found")
+        return folder
+
     def describe(self, name: str, v1: bool = False) -> dict:
         """DescribeAutoMLJob(V2) of a job the service knows, started or not."""
-        folder = self._folder(name)
+        folder = self.folder_of(name)
         if folder is not None:
             return api.describe_auto_ml_job(folder) if v1 else api.describe_auto_ml_job_v2(folder)
-        record = self._record(name)
-        if record is None:
-            raise not_found(f"Job {name} not found")
-        document = _waiting_document(record)
+        document = _waiting_document(self._record(name))
         return api.v1_from_v2(document) if v1 else document
 
     def stop(self, name: str) -> None:
         """StopAutoMLJob: a running job writes its best candidate so far and ends Stopped; a waiting one is Stopped."""
-        folder = self._folder(name)
-        if folder is None:
-            record = self._record(name)
-            if record is None:
-                raise not_found(f"Job {name} not found")
+        root = self.folder_of(name)
+        if root is None:
             with self.lock:
-                record["state"] = "stopped"
-                write_json(self._record_path(name), record)
+                write_json(self._record_path(name), self._record(name) | {"state": "stopped"})
             return
-        status = read_json(JobFolder(folder).job_json)["AutoMLJobStatus"]
+        folder = JobFolder(root)
+        status = read_json(folder.job_json)["AutoMLJobStatus"]
         if status in TERMINAL_STATUSES:
             raise validation(f"Job {name} is {status}: it cannot be stopped")
-        JobFolder(folder).stop_request.parent.mkdir(parents=True, exist_ok=True)
-        JobFolder(folder).stop_request.touch()
+        folder.stop_request.parent.mkdir(parents=True, exist_ok=True)
+        folder.stop_request.touch()
 
     def names(self) -> list[str]:
         """Every job the service knows: the registry's and those not started yet."""

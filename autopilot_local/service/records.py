@@ -40,7 +40,8 @@ class Records:
         return self.folder / f"{name}.json"
 
     def create(self, name: str, record: dict) -> dict:
-        """Record a new resource, with its ARN and creation time; ResourceInUse if the name is taken."""
+        """Record a new resource, with its ARN and creation time; ValidationException ("Cannot create already
+        existing ...", as SageMaker answers) if the name is taken."""
         with self.lock:
             if self.path(name).exists():
                 raise validation(f'Cannot create already existing {self.label.lower()} "{arn(self.kind, name)}".')

@@ -22,7 +22,7 @@ from ..artifacts import iso_time
 from ..files import load_model
 from ..serve import JSON, JSONLINES, ModelEndpoint, RequestError
 from ..vocabulary import COMPLETED, FAILED, IN_PROGRESS, MAX_MESSAGE, STOPPED, STOPPING
-from .endpoints import Endpoints, model_file
+from .endpoints import Endpoints, containers_of, model_file
 from .protocol import validation
 from .records import Records, page
 
@@ -93,7 +93,7 @@ class TransformJobs:
         record = self.records.update(name, TransformStartTime=iso_time(time.time()))
         try:
             model = self.endpoints.models.get(record["ModelName"])
-            path, keys = model_file(model.get("Containers") or [model["PrimaryContainer"]])
+            path, keys = model_file(containers_of(model))
             endpoint = ModelEndpoint(load_model(path), keys)
             client = boto3.client("s3", endpoint_url=self.endpoint_url)
             for source, target in _objects(client, record):
