@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .errors import InputError
 from .vocabulary import REGRESSION
@@ -59,7 +62,7 @@ class CandidateModel:
         missing = [c for c in self.feature_columns if c not in rows.columns]
         if missing:
             raise InputError(f"the data lacks column(s) the model was trained on: {', '.join(map(repr, missing))}")
-        return self.feature_transform.transform(rows[self.feature_columns])
+        return transform_through(self.feature_transform, columns_of(rows, self.feature_columns))
 
     def predict_raw(self, rows: pd.DataFrame) -> np.ndarray:
         """Regression values, or one probability column per class (in ``classes_`` order)."""
@@ -77,6 +80,49 @@ class CandidateModel:
         if self.problem_type == REGRESSION:
             raise AttributeError("a regression model has no class probabilities")
         return self.predict_raw(rows)
+
+
+def transform_through(step, X):
+    """``step.transform(X)``, walking the fitted pipelines, feature unions and column transformers here rather than
+    through scikit-learn's containers, whose checks and joblib dispatch cost milliseconds a call: an endpoint's
+    single row spent most of its time there. Containers configured in ways this walk does not reproduce (weights,
+    pandas output, columns not given by name) are left to scikit-learn."""
+    if getattr(step, "_sklearn_output_config", {}).get("transform") not in (None, "default"):
+        return step.transform(X)
+    if isinstance(step, Pipeline):
+        for _, inner in step.steps:
+            if inner not in (None, "passthrough"):
+                X = transform_through(inner, X)
+        return X
+    if isinstance(step, FeatureUnion) and step.transformer_weights is None:
+        parts = [transform_through(inner, X) for _, inner in step.transformer_list if inner not in ("drop", None)]
+        if any(inner == "passthrough" for _, inner in step.transformer_list) or not parts:
+            return step.transform(X)
+        return sp.hstack(parts).tocsr() if any(sp.issparse(part) for part in parts) else np.hstack(parts)
+    if isinstance(step, ColumnTransformer) and isinstance(X, pd.DataFrame) and _by_name(step.transformers_):
+        parts = [transform_through(inner, columns_of(X, columns)) for _, inner, columns in step.transformers_
+                 if inner != "drop" and len(columns)]
+        if step.sparse_output_:
+            return sp.hstack(parts).tocsr()
+        return np.hstack([part.toarray() if sp.issparse(part) else part for part in parts])
+    return step.transform(X)
+
+
+def columns_of(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame[names]``, taken by position: pandas' selection by name costs several times more on a small frame."""
+    if frame.columns.tolist() == names:
+        return frame
+    positions = {name: i for i, name in enumerate(frame.columns)}
+    if len(positions) < frame.shape[1] or not all(name in positions for name in names):
+        return frame[names]  # repeated or absent names: pandas' own answer (and error)
+    return frame.take([positions[name] for name in names], axis=1)
+
+
+def _by_name(transformers: list) -> bool:
+    """Every column list given by name and every part a fitted transformer (not "passthrough")."""
+    return all(inner == "drop" or (not isinstance(inner, str) and isinstance(columns, list)
+                                   and all(isinstance(column, str) for column in columns))
+               for _, inner, columns in transformers)
 
 
 def predict_raw(estimator, X, problem_type: str, n_classes: int) -> np.ndarray:

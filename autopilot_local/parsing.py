@@ -25,12 +25,10 @@ def coerce_numeric(values) -> np.ndarray:
     Infinite values count as missing, as Autopilot's robust transformers treat anything not castable to a finite
     float.
     """
-    series = pd.Series(np.asarray(values, dtype=object).ravel() if not isinstance(values, pd.Series) else values)
-    if pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype(float)
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object).ravel())
     if pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(series.dtype, pd.PeriodDtype):
         return np.full(len(series), np.nan)  # a date is not a number, however pandas stores it
-    if pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         out = series.to_numpy(dtype=float, na_value=np.nan, copy=True)
     else:
         out = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)

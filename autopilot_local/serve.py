@@ -14,16 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import re
 import socket
 import sys
 import threading
 import traceback
 from collections.abc import Sequence
 from http import HTTPStatus
-from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -35,9 +34,10 @@ from .vocabulary import REGRESSION
 DEFAULT_PORT = 8080  # SageMaker's inference containers listen on 8080
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's invocation payload limit
 KEEP_ALIVE_SECONDS = 60  # an idle connection is closed after this, as SageMaker's gunicorn containers do
-# After a 413 the refused body is read and dropped (never held) up to this size, so that a client still sending it
-# gets the answer rather than a reset connection; a larger one is cut off.
-DISCARD_LIMIT_BYTES = 64 * 1024 * 1024
+# A body over the payload limit is still read (to a temporary file), so that the client hears the 413 rather than
+# a reset connection; past this size it is refused unread.
+READ_LIMIT_BYTES = 64 * 1024 * 1024
+SWITCH_INTERVAL_SECONDS = 0.0005
 CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -61,6 +61,8 @@ class ModelEndpoint:
         # model's feature columns only; their width tells which
         inputs = list(getattr(model, "input_columns", self.columns))  # models saved before it was kept: none
         self.layouts = {len(self.columns): self.columns, len(inputs): inputs}
+        # a frame is built from a dict of columns on the one-row path: only when no name repeats
+        self.one_row_layouts = {width: names for width, names in self.layouts.items() if len(set(names)) == width}
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         """The response to request ``body`` (CSV when ``content_type`` is unset) and its type, the first one
@@ -72,6 +74,8 @@ class ModelEndpoint:
     def rows(self, body: bytes, media_type: str) -> tuple[pd.DataFrame, list[int]]:
         """The payload's rows as the batch transform reads them, and each row's number in the payload."""
         columns = self.columns
+        if media_type == CSV and (frame := _one_row_frame(body, self.one_row_layouts)) is not None:
+            return frame, [1]
         if media_type == CSV:
             text, row_numbers, width = _checked_csv(_text(body), sorted(self.layouts))
             columns = self.layouts[width]
@@ -152,6 +156,52 @@ def _checked_csv(text: str, widths: list[int]) -> tuple[str, list[int], int]:
     return text, row_numbers, width
 
 
+def _one_row_frame(body: bytes, layouts: dict[int, list[str]]) -> pd.DataFrame | None:
+    """A one-line, unquoted CSV payload read as `pd.read_csv` reads it, in a fraction of its time: a single-row
+    invocation is the common request, and pandas' reader cost more than the model. None when the payload needs
+    pandas (several lines, quoting, a width no layout has, a cell whose reading is not plain)."""
+    try:
+        text = body.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return None
+    if not text or "\n" in text or "\r" in text or '"' in text:
+        return None
+    fields = text.split(",")
+    columns = layouts.get(len(fields))
+    if columns is None:
+        return None
+    values = [_cell(field) for field in fields]
+    if any(value is _NOT_PLAIN for value in values):
+        return None
+    return pd.DataFrame({column: [value] for column, value in zip(columns, values)})
+
+
+# pandas' default missing-value markers (read_csv's ``na_values``)
+_NA_CELLS = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                       "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_PLAIN = object()
+
+
+def _cell(field: str):
+    """One cell as read_csv types a column holding only it: NaN, int64, float64, bool or str; `_NOT_PLAIN` where
+    pandas' own reading should decide (padding, integers past int64, infinities)."""
+    if field in _NA_CELLS:
+        return np.nan
+    if field != field.strip():
+        return _NOT_PLAIN
+    if _INTEGER.fullmatch(field):
+        number = int(field)
+        return number if -(2**63) <= number < 2**63 else _NOT_PLAIN
+    if _DECIMAL.fullmatch(field):
+        return float(field)
+    lowered = field.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return _NOT_PLAIN if "inf" in lowered else field
+
+
 def _json(body: bytes):
     try:
         return json.loads(_text(body))
@@ -214,233 +264,125 @@ def _fails(predict, part: pd.DataFrame) -> bool:
     return False
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: a client sends many requests over one connection
-    server_version = "autopilot-local"
-    disable_nagle_algorithm = True  # headers and body leave in two writes: Nagle would hold the body ~40 ms
-    timeout = KEEP_ALIVE_SECONDS
-    server: EndpointServer
-    _unread = 0  # bytes of a refused body still on the connection
+class EndpointApp:
+    """The WSGI application of one endpoint: ``GET /ping`` and ``POST /invocations``, answered by ``endpoint``.
 
-    def setup(self):
-        super().setup()
-        self.server.connections.add(self.connection)
+    Parameters
+    ----------
+    endpoint : ModelEndpoint
+        The loaded model.
+    """
 
-    def finish(self):
-        self.server.connections.discard(self.connection)
-        super().finish()
+    def __init__(self, endpoint: ModelEndpoint):
+        self.endpoint = endpoint
 
-    def do_GET(self):
-        if urlsplit(self.path).path == "/ping":
-            self._reply(HTTPStatus.OK, b"", "text/plain")
-        else:
-            self._reply(HTTPStatus.NOT_FOUND, f"no such path: {self.path}\n".encode(), "text/plain")
-
-    def do_POST(self):
+    def __call__(self, environ, start_response):
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
         try:
-            body = self._body()
-            if urlsplit(self.path).path != "/invocations":
-                raise RequestError(HTTPStatus.NOT_FOUND, f"no such path: {self.path}")
-            answer, media_type = self.server.endpoint.invoke(body, self.headers["Content-Type"], self.headers["Accept"])
-            self._reply(HTTPStatus.OK, answer, media_type)
+            if path == "/ping" and method in ("GET", "HEAD"):
+                return _answer(start_response, HTTPStatus.OK, b"", "text/plain")
+            if path != "/invocations" or method != "POST":
+                raise RequestError(HTTPStatus.NOT_FOUND, f"no such path: {method} {path}")
+            answer, media_type = self.endpoint.invoke(
+                payload(environ), environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
+            return _answer(start_response, HTTPStatus.OK, answer, media_type)
         except RequestError as error:
-            self._reply(error.status, f"{error}\n".encode(), "text/plain")
-            self._discard_unread()
-        except Exception as error:
+            return _answer(start_response, error.status, f"{error}\n".encode(), "text/plain")
+        except Exception as error:  # a fault of ours: the request fails, the endpoint goes on serving
             traceback.print_exc(file=sys.stderr)
-            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(error).__name__}: {error}\n".encode(), "text/plain")
-
-    def _body(self) -> bytes:
-        """The request body, refused with 413 as soon as it passes `MAX_PAYLOAD_BYTES` (the rest left unread)."""
-        if "chunked" in (self.headers["Transfer-Encoding"] or "").lower():
-            return self._chunked_body()
-        try:
-            length = int(self.headers["Content-Length"] or 0)
-        except ValueError:
-            raise self._fatal(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
-        if length > MAX_PAYLOAD_BYTES:
-            self._unread = length
-            raise self._fatal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large(length))
-        return self.rfile.read(length)
-
-    def _discard_unread(self) -> None:
-        """Drop the body of a refused request as it arrives, in small pieces, after the answer has gone out."""
-        unread, self._unread = min(self._unread, DISCARD_LIMIT_BYTES), 0
-        try:
-            while unread > 0:
-                piece = self.rfile.read1(min(unread, 1 << 16))
-                if not piece:
-                    break
-                unread -= len(piece)
-        except OSError:
-            pass
-
-    def _chunked_body(self) -> bytes:
-        parts, size = [], 0
-        while True:
-            try:
-                length = int(self.rfile.readline(1024).split(b";")[0], 16)
-            except ValueError:
-                raise self._fatal(HTTPStatus.BAD_REQUEST, "malformed chunked body") from None
-            if length == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return b"".join(parts)
-            size += length
-            if size > MAX_PAYLOAD_BYTES:
-                raise self._fatal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large(size, "at least "))
-            parts.append(self.rfile.read(length))
-            self.rfile.readline()
-
-    def _fatal(self, status: HTTPStatus, message: str) -> RequestError:
-        """An error after which the connection closes: the unread body cannot be told from the next request."""
-        self.close_connection = True
-        return RequestError(status, message)
-
-    def _reply(self, status: HTTPStatus, body: bytes, media_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", media_type)
-        self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args):  # one line per request would cost more than a prediction
-        pass
+            return _answer(start_response, HTTPStatus.INTERNAL_SERVER_ERROR,
+                           f"{type(error).__name__}: {error}\n".encode(), "text/plain")
 
 
-def _too_large(size: int, prefix: str = "") -> str:
-    return f"the payload is {prefix}{size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (6 MB)"
+def payload(environ) -> bytes:
+    """The request body; `RequestError` 413 when it passes `MAX_PAYLOAD_BYTES`. The server has read a chunked
+    body whole before the application sees it, and gives its length."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length > MAX_PAYLOAD_BYTES:
+        raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"the payload is {length} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (6 MB)")
+    return environ["wsgi.input"].read(length) if length else b""
 
 
-class EndpointServer(ThreadingHTTPServer):
-    """One thread per connection; `close` also ends the open keep-alive connections."""
+def _answer(start_response, status: HTTPStatus, body: bytes, media_type: str) -> list[bytes]:
+    start_response(f"{status.value} {status.phrase}",
+                   [("Content-Type", media_type), ("Content-Length", str(len(body)))])
+    return [body]
 
-    daemon_threads = True
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port`` (0: any free port); `InputError` when it cannot be had."""
+    try:
+        return socket.create_server((host, port), backlog=1024)
+    except OSError as error:
+        raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def url_of(listening: socket.socket) -> str:
+    """``http://<host>:<port>`` of a bound socket; a wildcard address is reached through 127.0.0.1."""
+    host, port = listening.getsockname()[:2]
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+
+
+def http_server(app, listening: socket.socket, threads: int = 4, max_body_bytes: int = 1 << 30):
+    """Waitress serving ``app`` on ``listening``: keep-alive connections, bodies read whole (chunked included)
+    before ``app`` sees them, a pool of ``threads``. A body over ``max_body_bytes`` gets 413 from the headers
+    alone, unread. ``run()`` serves until ``close()``."""
+    from waitress.server import create_server
+
+    # A request waiting to be read or answered is not held behind another thread's prediction for Python's
+    # default 5 ms between hand-overs of the interpreter lock: under two clients that made every answer 10 ms late.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 2": a busy moment, not news
+    return create_server(app, sockets=[listening], threads=threads, channel_timeout=KEEP_ALIVE_SECONDS,
+                         connection_limit=1000, max_request_body_size=max_body_bytes, ident="autopilot-local",
+                         clear_untrusted_proxy_headers=True)
+
+
+class RunningEndpoint:
+    """An endpoint served from a background thread of this process (`start_endpoint`).
+
+    Parameters
+    ----------
+    endpoint : ModelEndpoint
+        The loaded model.
+    host, port : str, int
+        Where to listen (port 0: any free port).
+    """
 
     def __init__(self, endpoint: ModelEndpoint, host: str, port: int):
         self.endpoint = endpoint
-        self.connections: set[socket.socket] = set()
-        try:
-            super().__init__((host, port), _Handler)
-        except OSError as error:
-            raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-
-    @property
-    def url(self) -> str:
-        """The address the server listens on, ``http://<host>:<port>``."""
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        listening = bind(host, port)
+        self.url = url_of(listening)
+        self._server = http_server(EndpointApp(endpoint), listening, max_body_bytes=READ_LIMIT_BYTES)
+        self._thread = threading.Thread(target=self._server.run, name=f"endpoint {self.url}", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
-        """Stop listening and shut down the open connections."""
-        self.server_close()
-        for connection in list(self.connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        """Stop serving and free the port."""
+        self._server.close()
+        self._thread.join(timeout=30)
 
 
-def create_server(job_dir: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                  output_keys: str | Sequence[str] | None = None) -> EndpointServer:
-    """Load the job's best candidate and bind the endpoint (port 0: any free port); `serve_forever` serves it."""
-    return EndpointServer(ModelEndpoint(load_best_model(Path(job_dir)), output_keys), host, port)
+def start_endpoint(job_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
+                   output_keys: str | Sequence[str] | None = None) -> RunningEndpoint:
+    """Serve the job's best candidate from a background thread of this process; the model is loaded here, once,
+    and the endpoint answers when this returns."""
+    return RunningEndpoint(ModelEndpoint(load_best_model(Path(job_dir)), output_keys), host, port)
 
 
 def serve(job_dir: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           output_keys: str | Sequence[str] | None = None) -> None:
-    """`autopilot-local serve`: print the URL, serve until Ctrl-C."""
-    server = create_server(job_dir, host, port, output_keys)
-    model = server.endpoint.model
-    print(f"{server.url} serves {model.name} of {Path(job_dir).name} ({model.problem_type}; "
-          f"keys {','.join(server.endpoint.keys)}): GET /ping, POST /invocations; Ctrl-C stops", flush=True)
+    """`autopilot-local serve`: print the URL, serve until Ctrl-C or SIGTERM."""
+    endpoint = ModelEndpoint(load_best_model(Path(job_dir)), output_keys)
+    listening = bind(host, port)
+    server = http_server(EndpointApp(endpoint), listening, max_body_bytes=READ_LIMIT_BYTES)
+    model = endpoint.model
+    print(f"{url_of(listening)} serves {model.name} of {Path(job_dir).name} ({model.problem_type}; "
+          f"keys {','.join(endpoint.keys)}): GET /ping, POST /invocations; Ctrl-C stops", flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-
-
-class Predictor:
-    """A deployed local endpoint, used as the SageMaker SDK's ``Predictor`` with ``CSVSerializer`` and
-    ``CSVDeserializer``: ``predict`` sends rows, returns one list of strings per row."""
-
-    def __init__(self, server: EndpointServer, thread: threading.Thread):
-        self.endpoint = server.url
-        self._server, self._thread = server, thread
-        self._local = threading.local()  # one keep-alive connection per calling thread
-        self._deleted = False
-
-    @property
-    def feature_columns(self) -> list[str]:
-        """The columns a row sends, in the order the endpoint takes them."""
-        return self._server.endpoint.columns
-
-    def predict(self, data, accept: str = CSV):
-        """``data``: a DataFrame (its training columns are sent, in order), a list of rows, or CSV text.
-        Returns the rows of the CSV answer, or the parsed JSON when ``accept`` is JSON."""
-        status, body = self._post(_csv_payload(data, self.feature_columns), accept)
-        if status != HTTPStatus.OK:
-            raise InputError(f"the endpoint answered {status}: {body.decode(errors='replace').strip()}")
-        if accept == CSV:
-            return list(csv.reader(io.StringIO(body.decode())))
-        return json.loads(body)
-
-    def _post(self, payload: bytes, accept: str) -> tuple[int, bytes]:
-        if self._deleted:
-            raise InputError(f"the endpoint {self.endpoint} has been deleted")
-        try:
-            return self._send(payload, accept)
-        except ConnectionError:  # the server closed an idle keep-alive connection: one more try on a new one
-            self._close_connection()
-            return self._send(payload, accept)
-
-    def _send(self, payload: bytes, accept: str) -> tuple[int, bytes]:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            host, port = self._server.server_address[:2]
-            connection = self._local.connection = HTTPConnection(host, port, timeout=KEEP_ALIVE_SECONDS)
-        connection.request("POST", "/invocations", payload, {"Content-Type": CSV, "Accept": accept})
-        response = connection.getresponse()
-        return response.status, response.read()
-
-    def _close_connection(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-        self._local.connection = None
-
-    def delete_endpoint(self) -> None:
-        """Stop the server and free its port."""
-        self._close_connection()
-        self._server.shutdown()
-        self._server.close()
-        self._thread.join()
-        self._deleted = True
-
-
-def _csv_payload(data, columns: list[str]) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, str):
-        return data.encode()
-    if isinstance(data, pd.DataFrame):
-        if set(columns) <= set(data.columns):
-            data = data[columns]
-        return data.to_csv(header=False, index=False).encode()
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(np.asarray(data, dtype=object).tolist())
-    return buffer.getvalue().encode()
-
-
-def deploy(job_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
-           output_keys: str | Sequence[str] | None = None) -> Predictor:
-    """Serve the job's best candidate from a background thread of this process (the model is loaded once, here,
-    and the endpoint is up when this returns) and return its `Predictor`."""
-    server = create_server(job_dir, host, port, output_keys)
-    thread = threading.Thread(target=server.serve_forever, name=f"endpoint {server.url}", daemon=True)
-    thread.start()
-    return Predictor(server, thread)

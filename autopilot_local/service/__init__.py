@@ -34,10 +34,11 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
         AutoML jobs that run at once; the others wait as InProgress / Starting.
     """
     try:
-        from werkzeug.serving import make_server
+        import moto  # noqa: F401
     except ImportError:
-        raise InputError("the server needs moto's: pip install 'autopilot-local[server]'") from None
+        raise InputError("the server needs moto: pip install 'autopilot-local[server]'") from None
     from .. import registry
+    from ..serve import bind, http_server, url_of
     from .app import ServiceApp
     from .control import ControlPlane
     from .endpoints import Endpoints
@@ -46,14 +47,14 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
     from .steps import Steps
     from .transforms import TransformJobs
 
-    server = make_server(host, port, None, threaded=True)
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{server.server_port}"
+    listening = bind(host, port)
+    url = url_of(listening)
     jobs = JobRunner(url, max_running_jobs)
     endpoints = Endpoints()
     transforms = TransformJobs(endpoints, url)
     os.environ["AWS_ENDPOINT_URL"] = url  # the service reads model files from its own S3
     control = ControlPlane(jobs, endpoints, transforms, Steps())
-    server.app = ServiceApp(control, S3Mirror(registry.home() / "service" / "s3"))
+    server = http_server(ServiceApp(control, S3Mirror(registry.home() / "service" / "s3")), listening, threads=8)
     endpoints.start()
     transforms.start()
     signal.signal(signal.SIGTERM, _interrupt)
@@ -61,11 +62,11 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
     print(f"autopilot-local server: listening on {url}; point clients at it with AWS_ENDPOINT_URL={url}",
           file=sys.stderr, flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
         jobs.close()
 
 

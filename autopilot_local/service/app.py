@@ -16,7 +16,7 @@ import traceback
 import uuid
 from urllib.parse import unquote
 
-from ..serve import MAX_PAYLOAD_BYTES
+from ..serve import RequestError, payload
 from ..vocabulary import ACCOUNT
 from .control import ControlPlane
 from .protocol import CONTENT_TYPE, ServiceError, operation, parse_request, to_wire
@@ -77,17 +77,16 @@ class ServiceApp:
         ])
         return [body]
 
-
     def _invoke(self, environ, start_response, endpoint: str):
         """SageMaker Runtime's InvokeEndpoint: rest-json, its errors named in the x-amzn-ErrorType header too."""
-        length = int(environ.get("CONTENT_LENGTH") or 0)
         headers = [("x-amzn-RequestId", str(uuid.uuid4()))]
         try:
-            if length > MAX_PAYLOAD_BYTES:
-                raise ServiceError("ValidationError", f"Request payload of {length} bytes exceeds the maximum of "
-                                   f"{MAX_PAYLOAD_BYTES} bytes (6 MB) an invocation may send", 413)
+            try:
+                body = payload(environ)
+            except RequestError as error:
+                raise ServiceError("ValidationError", f"Request payload is too large: {error}", 413) from None
             body, response_type, variant = self.control.endpoints.invoke(
-                endpoint, _body(environ), environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
+                endpoint, body, environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
             status = 200
             headers += [("Content-Type", response_type), ("x-Amzn-Invoked-Production-Variant", variant)]
         except ServiceError as error:
@@ -98,19 +97,8 @@ class ServiceApp:
             failure = ServiceError("InternalFailure", f"{type(error).__name__}: {error}", 500)
             status, body = 500, failure.body()
             headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", failure.code)]
-        if length > MAX_PAYLOAD_BYTES:  # the refused body is read and dropped, so the client hears the answer
-            _discard(environ, length)
         start_response(f"{status} {'OK' if status == 200 else 'Error'}", headers + [("Content-Length", str(len(body)))])
         return [body]
-
-
-def _discard(environ, length: int) -> None:
-    stream = environ["wsgi.input"]
-    while length > 0:
-        chunk = stream.read(min(length, 1 << 20))
-        if not chunk:
-            return
-        length -= len(chunk)
 
 
 def _body(environ) -> bytes:

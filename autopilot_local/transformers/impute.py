@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from autopilot_local.parsing import coerce_numeric
-from autopilot_local.transformers._base import _raw_columns, _RawCellsMixin
+from autopilot_local.transformers._base import _checked_input, _columns_of, _RawCellsMixin
 
 _STRATEGIES = ("median", "mean", "most_frequent", "constant")
 _FEATURES = ("missing-only", "all")
 
 
-def _numeric_matrix(columns) -> np.ndarray:
-    """Every column through ``coerce_numeric``: money and percent strings become numbers, junk and inf become NaN."""
-    return np.column_stack([coerce_numeric(column) for column in columns])
+def _numeric_matrix(estimator, X, *, reset: bool) -> np.ndarray:
+    """Every column of the checked ``X`` through ``coerce_numeric``: money and percent strings become numbers, junk
+    and inf become NaN. Columns already numeric are read in one step: a single row must not cost a Series each."""
+    X = _checked_input(estimator, X, reset=reset)
+    if isinstance(X, pd.DataFrame) and all(_is_number(dtype) for dtype in X.dtypes):
+        values = X.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        values[~np.isfinite(values)] = np.nan
+        return values
+    return np.column_stack([coerce_numeric(column) for column in _columns_of(X)])
+
+
+def _is_number(dtype) -> bool:
+    return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
 
 
 def _most_frequent(values: np.ndarray) -> float:
@@ -51,7 +62,7 @@ class RobustImputer(_RawCellsMixin, OneToOneFeatureMixin, TransformerMixin, Base
         """Learn each column's fill value from ``X`` (or take it from ``fill_values``)."""
         if self.strategy not in _STRATEGIES:
             raise ValueError(f"strategy must be one of {_STRATEGIES}, got {self.strategy!r}.")
-        values = _numeric_matrix(_raw_columns(self, X, reset=True))
+        values = _numeric_matrix(self, X, reset=True)
         if self.strategy == "constant":
             self.statistics_ = self._constants(values.shape[1])
         else:
@@ -61,7 +72,7 @@ class RobustImputer(_RawCellsMixin, OneToOneFeatureMixin, TransformerMixin, Base
     def transform(self, X):
         """``X`` read as numbers, each missing cell replaced by its column's fill value."""
         check_is_fitted(self)
-        values = _numeric_matrix(_raw_columns(self, X, reset=False))
+        values = _numeric_matrix(self, X, reset=False)
         rows, cols = np.nonzero(np.isnan(values))
         values[rows, cols] = self.statistics_[cols]
         return values
@@ -89,7 +100,7 @@ class RobustMissingIndicator(_RawCellsMixin, TransformerMixin, BaseEstimator):
         """Learn which columns of ``X`` to flag."""
         if self.features not in _FEATURES:
             raise ValueError(f"features must be one of {_FEATURES}, got {self.features!r}.")
-        missing = np.isnan(_numeric_matrix(_raw_columns(self, X, reset=True)))
+        missing = np.isnan(_numeric_matrix(self, X, reset=True))
         keep = missing.any(axis=0) if self.features == "missing-only" else np.ones(missing.shape[1], dtype=bool)
         self.features_ = np.flatnonzero(keep)
         return self
@@ -97,7 +108,7 @@ class RobustMissingIndicator(_RawCellsMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """The 0/1 missing flags of the flagged columns of ``X``, as float64."""
         check_is_fitted(self)
-        missing = np.isnan(_numeric_matrix(_raw_columns(self, X, reset=False)))
+        missing = np.isnan(_numeric_matrix(self, X, reset=False))
         return missing[:, self.features_].astype(np.float64)
 
     def get_feature_names_out(self, input_features=None):
