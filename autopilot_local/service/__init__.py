@@ -4,7 +4,7 @@ with nothing but ``AWS_ENDPOINT_URL`` set.
 - `protocol`: the JSON 1.1 protocol, requests checked against botocore's service model, AWS's error shapes;
 - `jobs`: the service's AutoML jobs, each in a process of its own, recorded so that a restart loses none;
 - `endpoints`: models, endpoint configs, endpoints, and SageMaker Runtime's InvokeEndpoint;
-- `transforms`: batch transform jobs, streamed object by object;
+- `transforms`: batch transform jobs, streamed object by object, and their DataProcessing filters (`jsonpath`);
 - `steps`: the candidates' training and processing steps, and tags on any resource;
 - `records`: the service's resources on disk, and the list operations they share;
 - `control`: SageMaker's operations served;

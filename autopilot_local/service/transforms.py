@@ -4,25 +4,37 @@ into records, sent to the model in batches, and written back as ``<object>.out``
 A job streams: each object is read line by line and each batch of at most MaxPayloadInMB is answered and written to
 a file before the next is read, so memory stays flat however large the input. The records go through the same
 `serve.ModelEndpoint` as an endpoint's invocations: what a transform answers is what an endpoint would.
+
+A job's ``DataProcessing`` is honoured as SageMaker documents it ("Associate Prediction Results with Input
+Records"): InputFilter selects what of each record the model gets, JoinSource "Input" joins each original record
+with its prediction, OutputFilter selects what of that is written. A CSV record is an array of its fields, a JSON
+lines record the JSON value on its line; the filters are the JSONPath subset SageMaker supports, parsed (and
+refused at CreateTransformJob) by `jsonpath`.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import boto3
 
 from .. import s3
 from ..artifacts import iso_time
 from ..files import load_model
-from ..serve import JSON, JSONLINES, ModelEndpoint, RequestError
+from ..serve import CSV, JSON, JSONLINES, ModelEndpoint, RequestError
 from ..vocabulary import COMPLETED, FAILED, IN_PROGRESS, MAX_MESSAGE, STOPPED, STOPPING
 from .endpoints import Endpoints, containers_of, model_file
+from .jsonpath import JsonPath, parse_path, select
 from .protocol import validation
 from .records import Records, page
 
@@ -57,6 +69,7 @@ class TransformJobs:
         self.endpoints.models.get(request["ModelName"])
         if request["TransformInput"].get("DataSource", {}).get("S3DataSource") is None:
             raise validation("TransformInput.DataSource must give an S3DataSource")
+        _processing(request)  # a filter the job could not apply is refused now, not when the job reads a record
         record = self.records.create(request["TransformJobName"], request | {"TransformJobStatus": IN_PROGRESS})
         self._run_in_background(record["TransformJobName"])
         return {"TransformJobArn": record["Arn"]}
@@ -102,7 +115,7 @@ class TransformJobs:
                     return
             self.records.update(name, TransformJobStatus=COMPLETED, TransformEndTime=iso_time(time.time()))
         except Exception as error:
-            if not isinstance(error, RequestError):
+            if not isinstance(error, (RequestError, RecordError)):
                 traceback.print_exc(file=sys.stderr)
             reason = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
             self.records.update(name, TransformJobStatus=FAILED, FailureReason=reason[:MAX_MESSAGE],
@@ -116,13 +129,23 @@ class TransformJobs:
         limit = record.get("MaxPayloadInMB", DEFAULT_PAYLOAD_MB) * 2**20
         single = record.get("BatchStrategy") == "SingleRecord"
         ending = b"\n" if record["TransformOutput"].get("AssembleWith") == "Line" else b""
+        processing, where = _processing(record), f"s3://{source[0]}/{source[1]}"
         body = client.get_object(Bucket=source[0], Key=source[1])["Body"]
         with tempfile.NamedTemporaryFile() as out:
-            batches = [body.read()] if split == "None" else _batches(body.iter_lines(keepends=True), limit, single)
+            if processing is None and split == "None":
+                batches = [[(1, body.read())]]  # the object is one payload, whatever it holds
+            else:  # with DataProcessing the records are lines even unsplit, for the filters to apply to each
+                unsplit = split == "None"
+                lines = body.read().splitlines(keepends=True) if unsplit else body.iter_lines(keepends=True)
+                batches = _batches(enumerate(lines, 1), float("inf") if unsplit else limit, single)
             for batch in batches:
                 if self.records.get(record["TransformJobName"])["TransformJobStatus"] == STOPPING:
                     return False
-                answer, _ = endpoint.invoke(_payload(batch, content_type), _request_type(content_type), accept)
+                if processing is not None:
+                    out.write(processing.apply(endpoint, batch, content_type, accept, where))
+                    continue
+                data = b"".join(line for _, line in batch)
+                answer, _ = endpoint.invoke(_payload(data, content_type), _request_type(content_type), accept)
                 out.write(answer if not ending or answer.endswith(ending) else answer + ending)
             out.flush()
             client.upload_file(out.name, target[0], target[1])
@@ -151,19 +174,20 @@ def _objects(client, record: dict):
         yield (bucket, key), (out_bucket, "/".join(filter(None, (out_prefix.strip("/"), relative))) + ".out")
 
 
-def _batches(lines, limit: int, single: bool):
-    """Records joined into payloads of at most ``limit`` bytes (one record each with ``single``)."""
+def _batches(lines: Iterable[tuple[int, bytes]], limit: float, single: bool) -> Iterator[list[tuple[int, bytes]]]:
+    """Numbered records, blank lines left out, gathered into payloads of at most ``limit`` bytes (one record each
+    with ``single``); each record ends with a newline."""
     batch, size = [], 0
-    for line in lines:
+    for number, line in lines:
         if not line.strip():
             continue
         if batch and (single or size + len(line) > limit):
-            yield b"".join(batch)
+            yield batch
             batch, size = [], 0
-        batch.append(line if line.endswith(b"\n") else line + b"\n")
+        batch.append((number, line if line.endswith(b"\n") else line + b"\n"))
         size += len(line)
     if batch:
-        yield b"".join(batch)
+        yield batch
 
 
 def _request_type(content_type: str | None) -> str | None:
@@ -175,3 +199,130 @@ def _payload(batch: bytes, content_type: str | None) -> bytes:
     if not (content_type or "").startswith(JSONLINES):
         return batch
     return json.dumps({"instances": [json.loads(line) for line in batch.splitlines() if line.strip()]}).encode()
+
+
+class RecordError(Exception):
+    """A record the job's DataProcessing cannot be applied to; the job fails with this as its reason."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DataProcessing:
+    """A job's DataProcessing, its paths parsed; `apply` answers one batch of records.
+
+    Each record gets one output line: CSV when what is written is a CSV record (joined to CSV input, or a CSV
+    answer), else a JSON line, even for an ``application/json`` answer, whose ``predictions`` are split per record
+    so that each can be joined and filtered."""
+
+    input_filter: JsonPath
+    join: bool
+    output_filter: JsonPath
+    texts: tuple[str, str]  # the paths as given, for the messages
+
+    def apply(self, endpoint: ModelEndpoint, batch: list[tuple[int, bytes]], content_type: str | None,
+              accept: str | None, where: str) -> bytes:
+        """The output lines of ``batch`` (numbered records of object ``where``): each record filtered, the
+        filtered records sent to the model together, each answer joined with its record and filtered again."""
+        tabular = not _is_json(content_type)
+        records = [(number, _record(line, tabular, where, number)) for number, line in batch]
+        chosen = [self._select(self.input_filter, "InputFilter", value, where, number) for number, value in records]
+        if tabular:
+            payload = _csv_lines(chosen).encode()
+        else:
+            payload = json.dumps({"instances": chosen}).encode()
+        try:
+            answer, response_type = endpoint.invoke(payload, CSV if tabular else JSON, accept)
+        except RequestError as error:  # its row numbers count the filtered batch's rows
+            raise RecordError(f"{where}, the batch of records {batch[0][0]} to {batch[-1][0]}: {error}") from None
+        outputs = _answers(answer, response_type)
+        if len(outputs) != len(records):
+            raise RecordError(f"{where}: the model answered {len(outputs)} records for {len(records)}")
+        written_tabular = tabular if self.join else response_type == CSV
+        lines = []
+        for (number, value), output in zip(records, outputs):
+            joined = _joined(value, output, tabular, response_type) if self.join else output
+            kept = self._select(self.output_filter, "OutputFilter", joined, where, number)
+            lines.append(_csv_lines([kept]) if written_tabular else json.dumps(kept) + "\n")
+        return "".join(lines).encode()
+
+    def _select(self, path: JsonPath, member: str, value: Any, where: str, number: int) -> Any:
+        try:
+            return select(path, value)
+        except LookupError as error:
+            text = self.texts[member == "OutputFilter"]
+            raise RecordError(f"{where}, record {number}: DataProcessing.{member} {text!r} cannot be applied: "
+                              f"{error.args[0]}") from None
+
+
+def _processing(request: dict) -> DataProcessing | None:
+    """The request's DataProcessing; None when it asks for nothing (the records go to the model as they are).
+    ValidationException naming the member and the path for a path that cannot be parsed, or that names keys of
+    CSV records (arrays of fields)."""
+    given = request.get("DataProcessing") or {}
+    texts = (given.get("InputFilter") or "$", given.get("OutputFilter") or "$")
+    paths = []
+    for member, text in zip(("InputFilter", "OutputFilter"), texts):
+        try:
+            paths.append(parse_path(text))
+        except ValueError as error:
+            raise validation(f"DataProcessing.{member} {text!r} is not a JSONPath batch transform supports: "
+                             f"{error}") from None
+    join = given.get("JoinSource", "None") == "Input"
+    tabular = not _is_json(request["TransformInput"].get("ContentType"))  # what an unjoined answer is: unknown yet
+    for member, text, path, checked in zip(("InputFilter", "OutputFilter"), texts, paths, (tabular, tabular and join)):
+        if checked and any(step.keys for step in path):
+            raise validation(f"DataProcessing.{member} {text!r} names keys, but its CSV records are arrays of "
+                             "fields: select them by index, as in '$[1:]'")
+    if not paths[0] and not paths[1] and not join:
+        return None
+    return DataProcessing(paths[0], join, paths[1], texts)
+
+
+def _is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() in (JSON, JSONLINES)
+
+
+def _record(line: bytes, tabular: bool, where: str, number: int) -> Any:
+    """A record as the filters see it: a CSV line's fields, or a JSON line's value."""
+    try:
+        text = line.decode("utf-8-sig")
+        return next(csv.reader([text])) if tabular else json.loads(text)
+    except (UnicodeDecodeError, ValueError, csv.Error) as error:
+        raise RecordError(f"{where}, record {number}: cannot be read as {'CSV' if tabular else 'JSON'}: "
+                          f"{error}") from None
+
+
+def _answers(answer: bytes, response_type: str) -> list:
+    """The model's answer split into one output per record: a CSV line's fields, or a JSON record."""
+    text = answer.decode()
+    if response_type == CSV:
+        return [fields for fields in csv.reader(io.StringIO(text)) if fields]
+    if response_type == JSONLINES:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)["predictions"]
+
+
+def _joined(record: Any, output: Any, tabular: bool, response_type: str) -> Any:
+    """SageMaker's join: CSV fields followed by the output's; a JSON object with the output under
+    "SageMakerOutput", any other JSON value under "SageMakerInput" beside it. A CSV answer joined to a JSON
+    record is its one field, or its list of fields."""
+    if tabular:
+        return record + (output if response_type == CSV else [output])
+    if response_type == CSV:
+        output = output[0] if len(output) == 1 else output
+    if isinstance(record, dict):
+        return record | {"SageMakerOutput": output}
+    return {"SageMakerInput": record, "SageMakerOutput": output}
+
+
+def _csv_lines(rows: list) -> str:
+    """Rows (a value standing for a row of one field) as CSV lines; a cell that is not text as its JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([cell if isinstance(cell, str) else json.dumps(cell) for cell in
+                         (row if isinstance(row, list) else [row])])
+    return buffer.getvalue()
