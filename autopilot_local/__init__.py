@@ -45,18 +45,17 @@ _PUBLIC = {
     "transformers": ("transformers", None),
     # the exploration notebook's tables and figures
     "report_views": ("notebooks.report_views", None),
-    # SageMaker Python SDK v2's AutoML surface (SDK v3's is autopilot_local.sdk.resources and .shapes)
-    "AutoML": ("sdk", "AutoML"),
-    "AutoMLV2": ("sdk", "AutoMLV2"),
-    "AutoMLInput": ("sdk", "AutoMLInput"),
-    "AutoMLTabularConfig": ("sdk", "AutoMLTabularConfig"),
-    "AutoMLDataChannel": ("sdk", "AutoMLDataChannel"),
-    "LocalAutoMLDataChannel": ("sdk", "LocalAutoMLDataChannel"),
+    # the local SageMaker service, for the real SageMaker SDK and boto3
+    "LocalService": ("service.local", "LocalService"),
 }
+# the SageMaker SDK's names this package once copied; the real SDK, against `LocalService`, replaces them
+_SDK_NAMES = ("AutoML", "AutoMLV2", "AutoMLInput", "AutoMLTabularConfig", "AutoMLDataChannel", "LocalAutoMLDataChannel")
 __all__ = list(_PUBLIC)
 
 
 def __getattr__(name: str):
+    if name in _SDK_NAMES:
+        raise ImportError(_moved.SDK_GONE, name=name)
     if name not in _PUBLIC:
         raise AttributeError(f"module 'autopilot_local' has no attribute {name!r}")
     import importlib

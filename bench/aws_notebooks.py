@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import boto3
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from autopilot_local import LocalService
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ROLE = "arn:aws:iam::000000000000:role/service-role/AmazonSageMaker-ExecutionRole"
@@ -78,18 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                     cell.source = cell.source.replace(old, new)
 
     home = Path(tempfile.mkdtemp(prefix="aws-notebook-"))
-    environment = os.environ | {"AUTOPILOT_LOCAL_HOME": str(home / "home"), "AWS_ACCESS_KEY_ID": "notebook",
-                                "AWS_SECRET_ACCESS_KEY": "notebook", "AWS_DEFAULT_REGION": "us-east-1",
-                                "AWS_EC2_METADATA_DISABLED": "true", "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
-                                "PIP_CONSTRAINT": str(_constraint(home))}
-    server = subprocess.Popen([args.server_python, "-m", "autopilot_local.cli", "server", "--port", "0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment)
-    url = re.search(r"AWS_ENDPOINT_URL=(http://\S+)", server.stderr.readline()).group(1)
-    threading.Thread(target=server.stderr.read, daemon=True).start()
-    os.environ.update({k: v for k, v in environment.items() if k != "AUTOPILOT_LOCAL_HOME"} | {
-        "AWS_ENDPOINT_URL": url})
-    try:
-        s3 = boto3.client("s3")
+    os.environ.update({"SAGEMAKER_SUPPRESS_V2_WARNING": "1", "PIP_CONSTRAINT": str(_constraint(home))})
+    with LocalService(home / "home", python=args.server_python) as service:
+        s3 = service.client("s3")
         work = home / "work"
         for where, path in SEEDS.get(name, []):
             if where.startswith("s3://"):
@@ -105,10 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {time.time() - started:.0f} s, {'a cell raised' if failed else 'every cell ran'}")
         if args.output:
             nbformat.write(notebook, args.output)
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-    return 1 if failed else 0
 
 
 def _constraint(home: Path) -> Path:

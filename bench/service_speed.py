@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import re
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from autopilot_local import LocalService
 from bench.serve_load import _client, _report, _start_server
 
 DEFAULT_DATA = "../shared/data/airbnb/paris_gyodi_nawaro_weekdays.csv"
@@ -40,20 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--transform-rows", type=int, default=200_000)
     args = parser.parse_args(argv)
-    import boto3
-
     home = Path(tempfile.mkdtemp(prefix="service-speed-"))
-    environment = os.environ | {"AUTOPILOT_LOCAL_HOME": str(home), "AWS_ACCESS_KEY_ID": "bench",
-                                "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-    server = subprocess.Popen([sys.executable, "-m", "autopilot_local.cli", "server", "--port", "0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment)
-    url = re.search(r"AWS_ENDPOINT_URL=(http://\S+)", server.stderr.readline()).group(1)
-    threading.Thread(target=server.stderr.read, daemon=True).start()  # keep its log from filling the pipe
-    os.environ.update({k: v for k, v in environment.items() if k.startswith("AWS_")})
-    clients = {name: boto3.client(name, endpoint_url=url) for name in ("s3", "sagemaker")}
-    report: dict = {"server": url}
-    try:
-        s3, sagemaker = clients["s3"], clients["sagemaker"]
+    with LocalService(home) as service:
+        report: dict = {"server": service.url}
+        url = service.url
+        s3, sagemaker = service.client("s3"), service.client("sagemaker")
         s3.create_bucket(Bucket="bench")
         s3.upload_file(args.data, "bench", "in/train.csv")
         started = time.time()
@@ -86,10 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             serve.wait(timeout=30)
         report["requests_per_second_ratio_service_to_serve"] = round(
             report["service"]["requests_per_second"] / report["serve"]["requests_per_second"], 2)
-        report["transform"] = _transform(s3, sagemaker, server.pid, rows, args.transform_rows)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        report["transform"] = _transform(s3, sagemaker, service.process.pid, rows, args.transform_rows)
     print(json.dumps(report, indent=2))
     return 0
 

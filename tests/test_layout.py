@@ -139,8 +139,6 @@ OLD_IMPORTS = {
     "autopilot_local.ensembling.model": ["Views"],
     "autopilot_local.tuning": ["in_memory_study", "tune"],
     "autopilot_local.notebooks": ["report_views"],
-    "autopilot_local.core.resources": ["AutoMLJob", "AutoMLJobV2"],
-    "autopilot_local.core.shapes": ["TabularJobConfig", "AutoMLJobChannel"],
 }
 OLD_PICKLED = [
     ("autopilot_local.tuning", "FoldEnsemble", "autopilot_local.model"),
@@ -155,6 +153,13 @@ def test_notebooks_of_earlier_jobs_still_import(module):
     imported = importlib.import_module(module)
     for name in OLD_IMPORTS[module]:
         assert getattr(imported, name) is not None
+
+
+@pytest.mark.parametrize("statement", ["from autopilot_local import AutoML", "import autopilot_local.sdk.resources",
+                                       "from autopilot_local.core.shapes import TabularJobConfig"])
+def test_the_sdk_copy_is_gone_and_says_what_replaces_it(statement):
+    with pytest.raises(ImportError, match="run the real SDK, unchanged, against `autopilot-local server`"):
+        exec(statement, {})
 
 
 @pytest.mark.parametrize("old_module, name, new_module", OLD_PICKLED)

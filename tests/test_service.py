@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
+import socket
 import time
 import urllib.request
 
@@ -17,6 +15,8 @@ import pandas as pd
 import pytest
 from conftest import regression_frame
 from test_api_shapes import assert_shape
+
+from autopilot_local import InputError, LocalService
 
 boto3 = pytest.importorskip("boto3")
 botocore = pytest.importorskip("botocore")
@@ -26,24 +26,16 @@ ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRol
 pytestmark = pytest.mark.usefixtures("fake_aws")
 
 
-class Server:
-    """One server process with a home of its own."""
+class Server(LocalService):
+    """One server process with a home of its own, and requests sent raw."""
 
     def __init__(self, home, port: int = 0):
-        self.home = home
-        environment = os.environ | {"AUTOPILOT_LOCAL_HOME": str(home)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autopilot_local.cli", "server", "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment)
-        first = self.process.stderr.readline()
-        found = re.search(r"AWS_ENDPOINT_URL=(http://\S+)", first)
-        assert found, first
-        self.url = found.group(1)
+        super().__init__(home, port)
         self.port = int(self.url.rsplit(":", 1)[1])
 
     def client(self, service: str, validate: bool = True):
         config = botocore.config.Config(parameter_validation=validate, retries={"max_attempts": 1})
-        return boto3.client(service, endpoint_url=self.url, config=config)
+        return super().client(service, config=config)
 
     def raw(self, target: str, body) -> tuple[int, dict]:
         """A request as the wire carries it, with no client in between."""
@@ -55,15 +47,6 @@ class Server:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -401,3 +384,26 @@ def test_create_model_reads_only_model_files_of_known_jobs(server, tmp_path):
                                                           "PrimaryContainer": {"Image": "x",
                                                                                "ModelDataUrl": str(outside)}})
     assert status == 400 and answer["__type"] == "ValidationException"
+
+
+def test_local_service_points_this_process_at_itself_and_puts_everything_back(tmp_path, monkeypatch):
+    """`with LocalService():` is all a notebook needs: clients built with no endpoint find the server, and when the
+    block ends the server has stopped and the environment is as it was."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    with LocalService(tmp_path / "home") as service:
+        assert os.environ["AWS_ENDPOINT_URL"] == service.url
+        assert boto3.client("sagemaker").list_auto_ml_jobs()["AutoMLJobSummaries"] == []
+        boto3.client("s3").create_bucket(Bucket="notebook")
+        assert service.client("s3").list_buckets()["Buckets"][0]["Name"] == "notebook"
+    assert service.process.poll() is not None
+    assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9" and "AWS_EC2_METADATA_DISABLED" not in os.environ
+    assert service.log.exists()
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(InputError, match="did not start: .*cannot listen"):
+            LocalService(tmp_path / "home", port=taken.getsockname()[1])
