@@ -213,6 +213,19 @@ class JobFolder:
         tuning_job = f"{self.job_name}-{dpp}-{algorithm_short_name}"
         return self.root / "tuning" / tuning_job / candidate_name / "output" / "model.joblib"
 
+    def candidate_of(self, model_path: Path) -> str | None:
+        """The candidate whose model file ``model_path`` is (or is to be), by where the layout keeps them; None
+        for any other path."""
+        try:
+            parts = Path(model_path).resolve().relative_to(self.root.resolve()).parts
+        except ValueError:
+            return None
+        if len(parts) == 5 and parts[0] == "tuning" and parts[3:] == ("output", "model.joblib"):
+            return parts[2]
+        if len(parts) == 4 and parts[:2] == ("sagemaker-automl-candidates", "model") and parts[3] == "model.joblib":
+            return parts[2]
+        return None
+
     def saved_model(self, candidate_name: str) -> Path | None:
         """The model file of a candidate the job saved, tuned or ensembled; None if there is none."""
         found = [*self.root.glob(f"tuning/*/{candidate_name}/output/model.joblib"),

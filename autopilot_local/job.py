@@ -29,6 +29,7 @@ from .progress import Reporter
 from .reports import explainability, performance, treeshap
 from .stages import (
     PreparedData,
+    ensemble_from,
     ensemble_of,
     ensemble_predictions,
     ensembling_data,
@@ -388,10 +389,12 @@ class Job:
         return documents
 
     def _model_on_demand(self, trial, mode: str) -> Path | None:
-        """Where a tuned candidate other than the best has its model once asked for (`candidate_model_file` builds
-        it then), so that its InferenceContainers can be deployed as the best's can; None where there is none."""
-        if mode == ENSEMBLING or trial.status != COMPLETED:
+        """Where a candidate other than the best has its model once asked for (`candidate_model_file` builds it
+        then), so that its InferenceContainers can be deployed as the best's can; None where there is none."""
+        if trial.status != COMPLETED:
             return None
+        if mode == ENSEMBLING:
+            return self.folder.ensemble_model(trial.candidate_name(self.config.job_name))
         return self.folder.candidate_model(trial.candidate_name(self.config.job_name), trial.dpp,
                                            tuning.ALGORITHMS[trial.algorithm].short_name)
 
@@ -491,11 +494,12 @@ def _json(value) -> str:
 
 
 def candidate_model_file(job_dir, candidate_name: str) -> Path:
-    """The model file of any completed candidate of a job, built from its trial the first time it is asked for.
+    """The model file of any completed candidate of a job, built the first time it is asked for.
 
-    Only the best candidate's model is kept when a job ends; another tuned candidate's is fitted again from the
+    Only the best candidate's model is kept when a job ends. Another tuned candidate's is fitted again from the
     job's data, its dpp and its hyperparameters (as its trial fitted it, so with the job's seed it predicts as
-    the trial did) and written where its InferenceContainers say.
+    the trial did); an ENSEMBLING job's other candidates are put together from the base models the job kept and
+    the best's feature views, with no fitting. Either is written where its InferenceContainers say.
 
     Parameters
     ----------
@@ -507,7 +511,7 @@ def candidate_model_file(job_dir, candidate_name: str) -> Path:
     Raises
     ------
     InputError
-        For a candidate the job does not have, one that did not complete, or an ENSEMBLING job's other candidates.
+        For a candidate the job does not have, or one that did not complete.
     """
     folder = JobFolder.existing(job_dir)
     saved = folder.saved_model(candidate_name)
@@ -515,8 +519,19 @@ def candidate_model_file(job_dir, candidate_name: str) -> Path:
         return saved
     rows = {row["candidate_name"]: row for row in csv.DictReader(folder.leaderboard_csv.open(encoding="utf-8"))}
     row = rows.get(candidate_name)
-    if row is None or row["status"] != COMPLETED or "level" in row:
-        raise InputError(f"job {folder.job_name} has no completed tuned candidate {candidate_name!r} to build")
+    if row is None or row["status"] != COMPLETED:
+        raise InputError(f"job {folder.job_name} has no completed candidate {candidate_name!r} to build")
+    if "level" in row:
+        path, model = folder.ensemble_model(candidate_name), _ensembled_candidate(folder, row)
+    else:
+        path = folder.candidate_model(candidate_name, row["pipeline"], tuning.ALGORITHMS[row["algorithm"]].short_name)
+        model = _tuned_candidate(folder, row)
+    dump_model(path, model)
+    return path
+
+
+def _tuned_candidate(folder: JobFolder, row: dict) -> CandidateModel:
+    """A tuned candidate's model, fitted again from its trial."""
     settings = read_json(folder.local_run_json)["settings"]
     config = JobConfig.from_request_file(folder.request_json, output_dir=str(folder.root.parent),
                                          job_name=folder.job_name, seed=settings["seed"],
@@ -527,16 +542,33 @@ def candidate_model_file(job_dir, candidate_name: str) -> Path:
     definitions = [d for d in data.definitions if d.label == label]
     matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, definitions=definitions)
     if label not in matrices:
-        raise InputError(f"{candidate_name}: {'; '.join(failures) or 'its pipeline is gone from the job'}")
+        raise InputError(f"{row['candidate_name']}: {'; '.join(failures) or 'its pipeline is gone from the job'}")
     _, fitted = tuning.evaluate(matrices[label], label, json.loads(row["hyperparameters"]), plan,
                                 tuning_settings(config, data))
     if fitted is None:
-        raise InputError(f"{candidate_name} could not be fitted again")
-    model = CandidateModel(candidate_name, list(data.features.columns), transforms[label], data.label_transform,
-                           fitted, data.problem_type, [c for c in data.report.column_names if c != config.target])
-    path = folder.candidate_model(candidate_name, row["pipeline"], tuning.ALGORITHMS[row["algorithm"]].short_name)
-    dump_model(path, model)
-    return path
+        raise InputError(f"{row['candidate_name']} could not be fitted again")
+    return CandidateModel(row["candidate_name"], list(data.features.columns), transforms[label],
+                          data.label_transform, fitted, data.problem_type,
+                          [c for c in data.report.column_names if c != config.target])
+
+
+def _ensembled_candidate(folder: JobFolder, row: dict) -> CandidateModel:
+    """An ENSEMBLING candidate's model: its members (itself, for a base model) among the kept base models, behind
+    the best's feature views and label transform."""
+    best_path = folder.saved_model(read_json(folder.job_json)["BestCandidate"]["CandidateName"])
+    if best_path is None:
+        raise InputError(f"job {folder.job_name} kept no final model to take the feature views from")
+    best = load_model(best_path)
+    fitted = {path.stem: load_model(path) for path in sorted(folder.base_models.glob("*.joblib"))}
+    weights = json.loads(row["weights"]) if row["weights"] else {
+        name: 1.0 for name, kept in fitted.items()
+        if kept.result.candidate_name(folder.job_name) == row["candidate_name"]}
+    missing = [name for name in weights if name not in fitted] or ([] if weights else [row["candidate_name"]])
+    if missing:
+        raise InputError(f"{row['candidate_name']}: the job kept no base model {', '.join(missing)}")
+    return CandidateModel(row["candidate_name"], best.feature_columns, best.feature_transform, best.label_transform,
+                          ensemble_from(weights, fitted, best.problem_type), best.problem_type,
+                          best.input_columns)
 
 
 def run_worker(job_name: str, storage_url: str, slots: int = 1, data: str | None = None,

@@ -366,7 +366,22 @@ def ensemble_of(best, fitted: dict, problem_type: str) -> WeightedEnsemble:
     problem_type : str
         The job's problem type.
     """
-    weights = best.members or {best.name: 1.0}
+    return ensemble_from(best.members or {best.name: 1.0}, fitted, problem_type)
+
+
+def ensemble_from(weights: dict, fitted: dict, problem_type: str) -> WeightedEnsemble:
+    """The estimator of base models weighted by ``weights`` (model name -> weight), with the level-1 models
+    their level-2 members stack on.
+
+    Parameters
+    ----------
+    weights : dict
+        Each member's weight, by base model name.
+    fitted : dict
+        Every finished base model (`ensembling.Fitted`) by name.
+    problem_type : str
+        The job's problem type.
+    """
     models: dict = {}
     names = list(weights)
     while names:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,15 +18,15 @@ from sklearn.model_selection import KFold
 from test_notebooks import _execute, _notebook, _printed
 from test_resume import CLI
 
-from autopilot_local import ensembling
+from autopilot_local import ensembling, job
 from autopilot_local.cli import main
 from autopilot_local.config import JobConfig
 from autopilot_local.ensembling.bagging import fit_bagged
 from autopilot_local.ensembling.families import FAMILIES
 from autopilot_local.ensembling.selection import greedy_weights
 from autopilot_local.errors import InputError
-from autopilot_local.files import JobFolder, read_json
-from autopilot_local.job import run_job
+from autopilot_local.files import JobFolder, load_model, read_json
+from autopilot_local.job import candidate_model_file, run_job
 from autopilot_local.metrics import score
 from autopilot_local.model import predict_raw
 from autopilot_local.notebooks import candidate
@@ -136,6 +138,30 @@ def test_the_ensemble_predicts_raw_rows_with_its_out_of_fold_quality(regression_
     reported = described["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"]
     assert mse < 3 * reported  # the out-of-fold score is an honest estimate
     assert mse < 0.1 * np.var(fresh["price"])
+
+
+def test_every_candidate_can_be_deployed_and_is_put_together_without_fitting(regression_job, monkeypatch):
+    """Each completed candidate lists its InferenceContainers, as in Autopilot; a candidate other than the best gets
+    its model from the base models the job kept, so its out-of-fold score holds on fresh rows. Put together the
+    same way, the best predicts as its saved model (to the last bits of a sum taken in another order)."""
+    config, described = regression_job
+    listed = read_json(config.job_dir / "candidates.json")["Candidates"]
+    assert all(len(c["InferenceContainers"]) == 1 for c in listed)
+    for stage in ("prepare", "fit_transforms"):  # no data is read or transformed again, no model fitted
+        monkeypatch.setattr(job, stage, None)
+    fresh = regression_frame(n=400, seed=7)
+    rows, truth = fresh.drop(columns="price"), fresh["price"].to_numpy()
+    for other in listed[1:]:
+        path = candidate_model_file(config.job_dir, other["CandidateName"])
+        assert path.resolve() == Path(other["InferenceContainers"][0]["ModelDataUrl"]).resolve()
+        model = load_model(path)
+        assert model.name == other["CandidateName"]
+        assert score("MSE", truth, model.predict(rows)) < 3 * other["FinalAutoMLJobObjectiveMetric"]["Value"]
+    best = described["BestCandidate"]["CandidateName"]
+    saved = load_best_model(config.job_dir)
+    board = {row["candidate_name"]: row for row in csv.DictReader(open(config.job_dir / "leaderboard.csv"))}
+    rebuilt = job._ensembled_candidate(JobFolder(config.job_dir), board[best])
+    np.testing.assert_allclose(rebuilt.predict(rows), saved.predict(rows), rtol=1e-12)
 
 
 def test_the_candidate_notebook_documents_and_reproduces_the_ensemble(regression_job):

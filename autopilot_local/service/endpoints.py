@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import registry, s3
 from ..errors import InputError
-from ..files import load_model
+from ..files import JobFolder, load_model
 from ..job import candidate_model_file
 from ..model import CandidateModel
 from ..serve import ModelEndpoint, RequestError
@@ -254,9 +254,12 @@ def _job_holding(path: Path) -> Path | None:
 
 
 def _built(job_dir: Path, path: Path) -> Path:
-    """The model of the candidate whose file ``path`` is to be (``.../<candidate>/output/model.joblib``)."""
+    """The model of the candidate whose file ``path`` is to be."""
+    candidate = JobFolder(job_dir).candidate_of(path)
+    if candidate is None:
+        raise validation(f"Could not find model data at {path}: no candidate's model is kept there")
     try:
-        return candidate_model_file(job_dir, path.parent.parent.name)
+        return candidate_model_file(job_dir, candidate)
     except InputError as error:
         raise validation(f"Could not find model data at {path}: {error}") from None
 
