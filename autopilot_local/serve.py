@@ -73,14 +73,13 @@ class ModelEndpoint:
 
     def rows(self, body: bytes, media_type: str) -> tuple[pd.DataFrame, list[int]]:
         """The payload's rows as the batch transform reads them, and each row's number in the payload."""
-        columns = self.columns
         if media_type == CSV and (frame := _one_row_frame(body, self.one_row_layouts)) is not None:
             return frame, [1]
         if media_type == CSV:
             text, row_numbers, width = _checked_csv(_text(body), sorted(self.layouts))
             columns = self.layouts[width]
         elif media_type == JSON:
-            text, row_numbers = _json_as_csv(_json(body), self.columns)
+            text, row_numbers, columns = _json_as_csv(_json(body), self.layouts)
         else:
             raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                                f"content type {media_type!r} is not supported; send {CSV} or {JSON}")
@@ -209,25 +208,36 @@ def _json(body: bytes):
         raise RequestError(HTTPStatus.BAD_REQUEST, f"the payload is not JSON: {error}") from None
 
 
-def _json_as_csv(document, columns: list[str]) -> tuple[str, list[int]]:
-    """The JSON rows written as CSV lines, so that CSV and JSON requests parse to the same cells."""
+def _json_as_csv(document, layouts: dict[int, list[str]]) -> tuple[str, list[int], list[str]]:
+    """The JSON rows written as CSV lines, so that CSV and JSON requests parse to the same cells; with each row's
+    number and the columns the lines hold. Rows of values hold every training column but the target, or the
+    model's feature columns, as CSV rows do; rows of named values are taken by the feature columns' names."""
     instances = document.get("instances", [document]) if isinstance(document, dict) else document
     if not isinstance(instances, list) or not instances:
         raise RequestError(HTTPStatus.BAD_REQUEST, 'expected {"instances": [...]} or a list of rows')
+    features = layouts[min(layouts)]
+    first = _values(instances[0])
+    columns = layouts.get(len(first), features) if isinstance(first, list) else features
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for number, instance in enumerate(instances, start=1):
         writer.writerow(_json_row(instance, columns, number))
-    return buffer.getvalue(), list(range(1, len(instances) + 1))
+    return buffer.getvalue(), list(range(1, len(instances) + 1)), columns
+
+
+def _values(instance):
+    """A row's values as given: ``[...]``, ``{"features": [...]}``, ``{"data": {"features": {"values": [...]}}}``,
+    or the object ``{"column": value, ...}`` itself."""
+    if isinstance(instance, dict) and "features" in instance:
+        return instance["features"]
+    if isinstance(instance, dict) and isinstance(instance.get("data"), dict):
+        return (instance["data"].get("features") or {}).get("values")
+    return instance
 
 
 def _json_row(instance, columns: list[str], number: int) -> list:
-    """One row's values in training order, from ``[...]``, ``{"features": [...]}``,
-    ``{"data": {"features": {"values": [...]}}}`` or ``{"column": value, ...}``."""
-    if isinstance(instance, dict) and "features" in instance:
-        instance = instance["features"]
-    elif isinstance(instance, dict) and isinstance(instance.get("data"), dict):
-        instance = (instance["data"].get("features") or {}).get("values")
+    """One row's values in the order of ``columns``; `RequestError` naming the row for one that does not fit."""
+    instance = _values(instance)
     if isinstance(instance, dict):
         missing = [column for column in columns if column not in instance]
         if missing:

@@ -125,6 +125,10 @@ def test_csv_and_json_invocations_match_the_batch_transform(tmp_path, regression
         assert [p["score"] for p in json.loads(body)["predictions"]] == values
     status, body = _invoke(url, json.dumps({"instances": _json_rows(rows)}), "application/json; charset=utf-8")
     assert (status, body) == (200, expected)  # the answer follows Accept (CSV by default), not the request type
+    inputs = pd.read_csv(regression_job[1]).head(25).drop(columns="price")  # every training column but the target
+    assert len(inputs.columns) > len(rows.columns)
+    for document in (_json_rows(inputs), [{"features": row} for row in _json_rows(inputs)]):
+        assert _invoke(url, json.dumps({"instances": document}), "application/json") == (200, expected)
 
 
 def test_csv_quoting_is_honoured(regression_job, regression_endpoint):
