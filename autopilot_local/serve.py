@@ -344,9 +344,27 @@ def http_server(app, listening: socket.socket, threads: int = 4, max_body_bytes:
     # default 5 ms between hand-overs of the interpreter lock: under two clients that made every answer 10 ms late.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 2": a busy moment, not news
-    return create_server(app, sockets=[listening], threads=threads, channel_timeout=KEEP_ALIVE_SECONDS,
-                         connection_limit=1000, max_request_body_size=max_body_bytes, ident="autopilot-local",
-                         clear_untrusted_proxy_headers=True)
+    server = create_server(app, sockets=[listening], threads=threads, channel_timeout=KEEP_ALIVE_SECONDS,
+                           connection_limit=1000, max_request_body_size=max_body_bytes, ident="autopilot-local",
+                           clear_untrusted_proxy_headers=True)
+    server.channel_class = _channel_class()
+    return server
+
+
+def _channel_class():
+    """waitress's connection, but for one thing: it answers ``Expect: 100-continue`` on a request with no body
+    (botocore's PutObject of an empty object) with 100 Continue, then waits for a body that never comes, so the
+    client times out. Such a request is whole already."""
+    from waitress.channel import HTTPChannel
+
+    class Channel(HTTPChannel):
+        def send_continue(self):
+            if self.request.content_length == 0 and not self.request.chunked:
+                self.request.expect_continue = False
+                return
+            super().send_continue()
+
+    return Channel
 
 
 class RunningEndpoint:

@@ -203,6 +203,22 @@ def test_a_job_refused_for_its_data_fails_naming_the_column(server, tmp_path):
     assert "'price'" in described["FailureReason"], described["FailureReason"]
 
 
+def test_a_server_started_without_credentials_runs_its_jobs(tmp_path, monkeypatch):
+    """The service's S3 takes any credentials; a shell with none must not fail the jobs that read it."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    running = Server(tmp_path / "home")
+    try:
+        sagemaker = running.client("sagemaker")
+        _upload(running, tmp_path)
+        sagemaker.create_auto_ml_job_v2(**_request("bare", MaxCandidates=1))
+        described = _ended(sagemaker, "bare")
+        assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    finally:
+        running.stop()
+
+
 def test_a_killed_server_loses_no_job(tmp_path):
     first = Server(tmp_path / "home")
     try:
@@ -318,7 +334,7 @@ def test_a_candidate_behind_an_endpoint_and_a_batch_transform(tmp_path, model):
         s3.put_object(Bucket="data", Key="batch/part-2.csv", Body=rows.tail(30).to_csv(header=False, index=False))
         sagemaker.create_transform_job(
             TransformJobName="scored", ModelName="served-model", MaxPayloadInMB=1, BatchStrategy="MultiRecord",
-            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://data/batch/"}},
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://data/batch"}},
                             "ContentType": "text/csv", "SplitType": "Line"},
             TransformOutput={"S3OutputPath": "s3://data/scored", "AssembleWith": "Line"},
             TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
@@ -407,3 +423,72 @@ def test_a_server_that_cannot_start_says_why(tmp_path):
         taken.listen()
         with pytest.raises(InputError, match="did not start: .*cannot listen"):
             LocalService(tmp_path / "home", port=taken.getsockname()[1])
+
+
+# What the SageMaker Python SDK v3 (`bench/sdk_v3.py`) showed, reproduced with boto3: a job's CreationTime and
+# RoleArn are the Create's from the first Describe to the last; a job whose process ends while it is InProgress
+# fails, saying why, rather than staying InProgress for ever; an empty object can be written to S3.
+
+def _running(server: Server, sagemaker, name: str, limit: float = 120) -> int:
+    """The pid of the job's process once the job has a folder of its own (past Starting)."""
+    ends = time.time() + limit
+    while sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)["AutoMLJobSecondaryStatus"] == "Starting":
+        assert time.time() < ends, f"job {name} never started"
+        time.sleep(0.2)
+    return json.loads((server.home / "service" / "jobs" / f"{name}.json").read_text())["pid"]
+
+
+def _kill(pid: int) -> None:
+    """The job's process and the children it forked (its trials), which would otherwise outlive the test."""
+    psutil = pytest.importorskip("psutil")
+    try:
+        process = psutil.Process(pid)
+        for each in [*process.children(recursive=True), process]:
+            each.kill()
+    except psutil.NoSuchProcess:
+        pass
+
+
+def test_creation_time_and_role_are_the_creates_before_and_after_the_job_starts(server, tmp_path):
+    sagemaker = server.client("sagemaker")
+    _upload(server, tmp_path)
+    sagemaker.create_auto_ml_job_v2(**_request("kept", MaxCandidates=50))
+    waiting = sagemaker.describe_auto_ml_job_v2(AutoMLJobName="kept")  # before the job's process has a folder
+    pid = _running(server, sagemaker, "kept")
+    try:
+        assert waiting["RoleArn"] == ROLE
+        for described in (sagemaker.describe_auto_ml_job_v2(AutoMLJobName="kept"),
+                          sagemaker.describe_auto_ml_job(AutoMLJobName="kept"),
+                          sagemaker.list_auto_ml_jobs(NameContains="kept")["AutoMLJobSummaries"][0]):
+            assert described["CreationTime"] == waiting["CreationTime"]
+            assert described.get("RoleArn", ROLE) == ROLE  # the summary names no role
+        before = waiting["CreationTime"].timestamp() + 0.001  # a filter on the time Describe gave finds the job
+        assert sagemaker.list_auto_ml_jobs(CreationTimeBefore=before)["AutoMLJobSummaries"][0]["AutoMLJobName"] == \
+            "kept"
+    finally:
+        _kill(pid)
+
+
+def test_a_job_whose_process_dies_mid_run_fails_instead_of_staying_in_progress(server, tmp_path):
+    sagemaker = server.client("sagemaker")
+    _upload(server, tmp_path)
+    sagemaker.create_auto_ml_job_v2(**_request("orphan", MaxCandidates=50))
+    pid = _running(server, sagemaker, "orphan")
+    _kill(pid)
+    described = _ended(sagemaker, "orphan", limit=30)
+    assert (described["AutoMLJobStatus"], described["AutoMLJobSecondaryStatus"]) == ("Failed", "Failed")
+    assert described["FailureReason"]  # the log's last line, or how the process ended
+    assert described["EndTime"] >= described["CreationTime"]
+    assert sagemaker.describe_auto_ml_job(AutoMLJobName="orphan")["AutoMLJobStatus"] == "Failed"
+    assert [s["AutoMLJobName"] for s in sagemaker.list_auto_ml_jobs(StatusEquals="Failed")["AutoMLJobSummaries"]] \
+        == ["orphan"]
+    with pytest.raises(botocore.exceptions.ClientError, match="cannot be stopped"):
+        sagemaker.stop_auto_ml_job(AutoMLJobName="orphan")
+
+
+def test_an_empty_object_can_be_written(server):
+    config = botocore.config.Config(read_timeout=5, retries={"max_attempts": 1})
+    s3 = boto3.client("s3", endpoint_url=server.url, config=config)
+    s3.create_bucket(Bucket="empty")
+    s3.put_object(Bucket="empty", Key="stop-requested", Body=b"")  # botocore sends Expect: 100-continue
+    assert s3.get_object(Bucket="empty", Key="stop-requested")["Body"].read() == b""

@@ -52,7 +52,12 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
     jobs = JobRunner(url, max_running_jobs)
     endpoints = Endpoints()
     transforms = TransformJobs(endpoints, url)
-    os.environ["AWS_ENDPOINT_URL"] = url  # the service reads model files from its own S3
+    # the service and its jobs read and write its own S3, which takes any credentials: a server started in a shell
+    # with none must not fail its jobs for want of them
+    os.environ["AWS_ENDPOINT_URL"] = url
+    for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        os.environ.setdefault(name, value)
     control = ControlPlane(jobs, endpoints, transforms, Steps())
     server = http_server(ServiceApp(control, S3Mirror(registry.home() / "service" / "s3")), listening, threads=8)
     endpoints.start()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .. import api, registry
-from ..artifacts import arn
+from ..artifacts import arn, iso_time
 from ..config import JobConfig
 from ..errors import InputError
 from ..files import JobFolder, read_json, write_json
@@ -83,10 +83,14 @@ class JobRunner:
 
     def describe(self, name: str, v1: bool = False) -> dict:
         """DescribeAutoMLJob(V2) of a job the service knows, started or not."""
-        folder = self.folder_of(name)
-        if folder is not None:
-            return api.describe_auto_ml_job(folder) if v1 else api.describe_auto_ml_job_v2(folder)
-        document = _waiting_document(self._record(name))
+        folder, record = self.folder_of(name), self._record(name)
+        document = api.describe_auto_ml_job_v2(folder) if folder is not None else _waiting_document(record)
+        if record is not None:  # AWS answers the Create's time and role; the job's process dates itself from when
+            # a slot freed (CreationTime would jump as the job starts) and names a role of its own
+            document |= {"CreationTime": iso_time(record["created"]), "RoleArn": record["request"]["RoleArn"]}
+            if "failure" in record and document["AutoMLJobStatus"] == IN_PROGRESS:  # its process died mid-run
+                document |= {"AutoMLJobStatus": FAILED, "AutoMLJobSecondaryStatus": FAILED,
+                             "FailureReason": record["failure"][:MAX_MESSAGE], "EndTime": iso_time(record["ended"])}
         return api.v1_from_v2(document) if v1 else document
 
     def stop(self, name: str) -> None:
@@ -97,7 +101,7 @@ class JobRunner:
                 write_json(self._record_path(name), self._record(name) | {"state": "stopped"})
             return
         folder = JobFolder(root)
-        status = read_json(folder.job_json)["AutoMLJobStatus"]
+        status = self.describe(name)["AutoMLJobStatus"]
         if status in TERMINAL_STATUSES:
             raise validation(f"Job {name} is {status}: it cannot be stopped")
         folder.stop_request.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +164,10 @@ class JobRunner:
         if record is None:
             return
         record["state"] = "ended"
-        if self._folder(name) is None:  # refused before its folder existed: the log's last line says why
+        folder = self._folder(name)
+        # refused before its folder existed, or its process ended (an error, a kill) leaving the job InProgress,
+        # which no process would ever end: it failed, and the log's last line says why
+        if folder is None or read_json(JobFolder(folder).job_json)["AutoMLJobStatus"] == IN_PROGRESS:
             lines = (self.folder / f"{name}.log").read_text(encoding="utf-8").strip().splitlines()
             record["failure"] = (lines[-1] if lines else f"the job's process exited with code {code}")
             record["failure"] = record["failure"].removeprefix("autopilot-local: error: ")

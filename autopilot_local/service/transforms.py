@@ -170,7 +170,8 @@ def _objects(client, record: dict):
     if not keys:
         raise validation(f"no object under {source['S3Uri']}")
     for key in keys:
-        relative = key[len(base_dir):] if key.startswith(base_dir) else key.rpartition("/")[2]
+        # a prefix given without its slash ("s3://b/in" for "in/a.csv") leaves one: "a.csv.out", not "/a.csv.out"
+        relative = (key[len(base_dir):] if key.startswith(base_dir) else key.rpartition("/")[2]).lstrip("/")
         yield (bucket, key), (out_bucket, "/".join(filter(None, (out_prefix.strip("/"), relative))) + ".out")
 
 
