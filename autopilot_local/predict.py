@@ -41,6 +41,11 @@ def load_best_model(job_dir: Path) -> CandidateModel:
     InputError
         If ``job_dir`` holds no job, the job has no best candidate (yet), or its model file is missing.
     """
+    return load_model(best_model_file(job_dir))
+
+
+def best_model_file(job_dir: Path) -> Path:
+    """The model file of the best candidate of the job in ``job_dir``; `InputError` as `load_best_model`."""
     folder = JobFolder.existing(job_dir)
     described = read_json(folder.job_json)
     best = described.get("BestCandidate")
@@ -49,7 +54,7 @@ def load_best_model(job_dir: Path) -> CandidateModel:
     path = folder.saved_model(best["CandidateName"])
     if path is None:
         raise InputError(f"the model file of {best['CandidateName']} is missing under {job_dir}")
-    return load_model(path)
+    return path
 
 
 def resolve_keys(keys: str | Sequence[str] | None, problem_type: str) -> tuple[str, ...]:

@@ -15,12 +15,16 @@ import csv
 import io
 import json
 import logging
+import os
+import queue
 import re
+import signal
 import socket
 import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 
@@ -28,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .predict import encode_csv, load_best_model, prediction_columns, resolve_keys
+from .files import load_model
+from .model import CandidateModel
+from .predict import best_model_file, encode_csv, load_best_model, prediction_columns, resolve_keys
 from .vocabulary import REGRESSION
 
 DEFAULT_PORT = 8080  # SageMaker's inference containers listen on 8080
@@ -110,6 +116,131 @@ class ModelEndpoint:
         if response_type == JSONLINES:
             return "".join(json.dumps(record) + "\n" for record in records).encode()
         return json.dumps({"predictions": records}).encode()
+
+
+class ModelProcesses:
+    """A model answered by processes of its own, as an endpoint's instances answer in SageMaker.
+
+    Each process loads the model once and answers one request at a time, so that one endpoint's requests are
+    predicted side by side on the machine's cores rather than in turn under the server's interpreter lock (two
+    clients got no more answers than one), and a model that brings its process down fails only the request it was
+    answering (the process is started again). `invoke` is `ModelEndpoint.invoke`'s.
+
+    Parameters
+    ----------
+    model_file : str or Path
+        A `CandidateModel`'s file.
+    output_keys : str or sequence of str, optional
+        The inference keys, as `ModelEndpoint` takes them.
+    processes : int, optional
+        How many; by default one per core.
+
+    Attributes
+    ----------
+    name, problem_type, keys
+        The model's candidate name, its problem type and the inference keys its answers carry.
+    """
+
+    def __init__(self, model_file: str | Path, output_keys: str | Sequence[str] | None = None,
+                 processes: int | None = None):
+        import multiprocessing
+
+        self.model_file, self.output_keys = str(model_file), output_keys
+        self._context = multiprocessing.get_context("spawn")  # the server has threads: a fork would copy locks
+        self._idle: queue.LifoQueue = queue.LifoQueue()  # the process used last is warm: its caches, its core
+        self._workers = [self._start() for _ in range(processes or os.cpu_count() or 1)]  # they load side by side
+        try:
+            for worker in self._workers:
+                self.name, self.problem_type, self.keys = self._ready(worker)
+                self._idle.put(worker)
+        except InputError:
+            self.close()
+            raise
+
+    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """The response to request ``body`` and its type, from the first process free; `RequestError` as
+        `ModelEndpoint.invoke` raises it."""
+        worker = self._idle.get()
+        try:
+            worker.connection.send((body, content_type, accept))
+            kind, value = worker.connection.recv()
+        except (EOFError, OSError):
+            worker = self._restarted(worker)
+            raise RequestError(HTTPStatus.INTERNAL_SERVER_ERROR,
+                               "the model's process ended while it answered; it has been started again") from None
+        finally:
+            self._idle.put(worker)
+        if kind == "refused":
+            raise RequestError(HTTPStatus(value[0]), value[1])
+        if kind == "failed":
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        """End the processes once each has answered what it was asked (they exit when their pipe closes)."""
+        for worker in self._workers:
+            worker.connection.close()
+        for worker in self._workers:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+
+    def _start(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_answer_requests, args=(self.model_file, self.output_keys, theirs),
+                                        name=f"model {Path(self.model_file).parent.name}", daemon=True)
+        process.start()
+        theirs.close()
+        return _Worker(process, ours)
+
+    def _ready(self, worker: _Worker) -> tuple:
+        try:
+            kind, value = worker.connection.recv()
+        except EOFError:
+            kind, value = "failed", f"the model's process exited with code {worker.process.exitcode}"
+        if kind != "ready":
+            raise InputError(f"cannot serve {self.model_file}: {value}")
+        return value
+
+    def _restarted(self, worker: _Worker) -> _Worker:
+        worker.connection.close()
+        worker.process.join(timeout=10)
+        replacement = self._start()
+        self._workers[self._workers.index(worker)] = replacement
+        self._ready(replacement)
+        return replacement
+
+
+@dataclass
+class _Worker:
+    process: object
+    connection: object
+
+
+def _answer_requests(model_file: str, output_keys, connection) -> None:
+    """A model process: load the model, say so, then answer each request the pipe brings until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's; it closes the pipe, which ends this
+    try:
+        model = load_model(Path(model_file))
+        if not isinstance(model, CandidateModel):
+            raise InputError(f"{model_file} holds no autopilot-local model")
+        endpoint = ModelEndpoint(model, output_keys)
+    except Exception as error:
+        connection.send(("failed", str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"))
+        return
+    connection.send(("ready", (model.name, model.problem_type, endpoint.keys)))
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            connection.send(("answer", endpoint.invoke(*request)))
+        except RequestError as error:
+            connection.send(("refused", (error.status.value, str(error))))
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)
+            connection.send(("failed", f"{type(error).__name__}: {error}"))
 
 
 def _media_type(header: str | None) -> str:
@@ -401,16 +532,17 @@ def start_endpoint(job_dir: str | Path, host: str = "127.0.0.1", port: int = 0,
 
 def serve(job_dir: str | Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           output_keys: str | Sequence[str] | None = None) -> None:
-    """`autopilot-local serve`: print the URL, serve until Ctrl-C or SIGTERM."""
-    endpoint = ModelEndpoint(load_best_model(Path(job_dir)), output_keys)
+    """`autopilot-local serve`: print the URL, serve until Ctrl-C or SIGTERM; the model answers from one process
+    per core (`ModelProcesses`)."""
     listening = bind(host, port)
-    server = http_server(EndpointApp(endpoint), listening, max_body_bytes=READ_LIMIT_BYTES)
-    model = endpoint.model
+    model = ModelProcesses(best_model_file(Path(job_dir)), output_keys)
+    server = http_server(EndpointApp(model), listening, max_body_bytes=READ_LIMIT_BYTES)
     print(f"{url_of(listening)} serves {model.name} of {Path(job_dir).name} ({model.problem_type}; "
-          f"keys {','.join(endpoint.keys)}): GET /ping, POST /invocations; Ctrl-C stops", flush=True)
+          f"keys {','.join(model.keys)}): GET /ping, POST /invocations; Ctrl-C stops", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        model.close()

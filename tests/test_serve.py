@@ -24,7 +24,15 @@ from autopilot_local import predict as batch
 from autopilot_local.cli import main
 from autopilot_local.errors import InputError
 from autopilot_local.io import read_table
-from autopilot_local.serve import MAX_PAYLOAD_BYTES, READ_LIMIT_BYTES, _one_row_frame, start_endpoint
+from autopilot_local.serve import (
+    MAX_PAYLOAD_BYTES,
+    READ_LIMIT_BYTES,
+    ModelEndpoint,
+    ModelProcesses,
+    RequestError,
+    _one_row_frame,
+    start_endpoint,
+)
 
 ALL_KEYS = ("predicted_label", "probability", "probabilities", "labels")
 
@@ -277,8 +285,38 @@ def test_concurrent_requests_get_their_own_answers_and_close_frees_the_port(regr
     endpoint.close()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))
+    socket.create_server(("127.0.0.1", port)).close()  # a new server can listen there (as a restart would)
+
+
+def test_model_processes_answer_as_the_model_does_and_outlive_a_crash(regression_job):
+    """The processes `serve` and the service answer from give the in-process endpoint's answers, side by side; a
+    process that dies fails the one request it held, and is started again."""
+    path = batch.best_model_file(regression_job[0])
+    here = ModelEndpoint(batch.load_best_model(regression_job[0]))
+    lines = _features(regression_job, 12).to_csv(header=False, index=False).splitlines()
+    processes = ModelProcesses(path, processes=2)
+    try:
+        assert processes.name == here.model.name and processes.keys == here.keys
+        answers: dict = {}
+        threads = [threading.Thread(target=lambda line=line: answers.update({line: processes.invoke(
+            line.encode(), "text/csv", None)})) for line in lines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == {line: here.invoke(line.encode(), "text/csv", None) for line in lines}
+        with pytest.raises(RequestError, match="row 1 has 1 fields"):
+            processes.invoke(b"1\n", "text/csv", None)
+        for worker in processes._workers:
+            worker.process.kill()
+            worker.process.join()
+        with pytest.raises(RequestError, match="started again"):
+            processes.invoke(lines[0].encode(), "text/csv", None)
+        assert processes.invoke(lines[0].encode(), "text/csv", None) == answers[lines[0]]
+    finally:
+        processes.close()
+    with pytest.raises(InputError, match="cannot serve .*the keys probability are for classification"):
+        ModelProcesses(path, output_keys="probability", processes=1)
 
 
 def test_a_single_row_is_read_as_pandas_reads_it(airbnb):

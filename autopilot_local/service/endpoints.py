@@ -2,9 +2,10 @@
 
 A model is the inference containers of a candidate (as ListCandidatesForAutoMLJob and BestCandidate give them):
 the container that holds the candidate's model file (the others are its dpp's transforms, which that file already
-chains) and the inference keys its Environment asks for. An endpoint loads its model once, in the background
-(Creating, then InService), and answers invocations with `serve.ModelEndpoint`, the inference contract of
-Autopilot's containers; UpdateEndpoint loads the new model first and swaps it in, so no request goes unanswered.
+chains) and the inference keys its Environment asks for. An endpoint loads its model in the background (Creating,
+then InService) into processes of its own, one per core, as an endpoint's instances hold it (`serve.ModelProcesses`),
+and answers invocations with the inference contract of Autopilot's containers (`serve.ModelEndpoint`);
+UpdateEndpoint loads the new model first and swaps it in, so no request goes unanswered.
 """
 
 from __future__ import annotations
@@ -17,22 +18,22 @@ from pathlib import Path
 
 from .. import registry, s3
 from ..errors import InputError
-from ..files import JobFolder, load_model
+from ..files import JobFolder
 from ..job import candidate_model_file
-from ..model import CandidateModel
-from ..serve import ModelEndpoint, RequestError
+from ..serve import ModelProcesses, RequestError
 from ..vocabulary import ACCOUNT, MAX_MESSAGE
 from .protocol import ServiceError, validation
 from .records import Records, page
 
 IN_SERVICE, CREATING, UPDATING, FAILED = "InService", "Creating", "Updating", "Failed"
+LOAD_WAIT_SECONDS = 120  # how long an invocation waits for the model of an endpoint that is loading it
 
 
 @dataclass
 class LiveEndpoint:
     """An endpoint's loaded model and the production variant that serves it."""
 
-    model: ModelEndpoint
+    model: ModelProcesses
     variant: str
 
 
@@ -44,6 +45,7 @@ class Endpoints:
         self.configs = Records("endpoint-config", "Endpoint configuration")
         self.endpoints = Records("endpoint", "Endpoint")
         self.live: dict[str, LiveEndpoint] = {}
+        self.loading: dict[str, threading.Event] = {}  # endpoints whose model is on its way, and none before it
         self.operations = {
             "CreateModel": self.create_model, "DescribeModel": self.describe_model, "ListModels": self.list_models,
             "DeleteModel": self.delete_model,
@@ -163,32 +165,47 @@ class Endpoints:
     def delete_endpoint(self, request: dict) -> dict:
         """DeleteEndpoint: it stops answering at once."""
         self.endpoints.delete(request["EndpointName"])
-        self.live.pop(request["EndpointName"], None)
+        live = self.live.pop(request["EndpointName"], None)
+        if live is not None:
+            threading.Thread(target=live.model.close, daemon=True).start()
         return {}
 
     def _load_in_background(self, name: str, config: str) -> None:
+        if name not in self.live:
+            self.loading[name] = threading.Event()
         threading.Thread(target=self._load, args=(name, config), name=f"load-{name}", daemon=True).start()
 
     def _load(self, name: str, config: str) -> None:
         try:
             variant = self.configs.get(config)["ProductionVariants"][0]
             path, keys = model_file(containers_of(self.models.get(variant["ModelName"])))
-            model = load_model(path)
-            if not isinstance(model, CandidateModel):
-                raise ServiceError("ValidationException", f"{path} holds no autopilot-local model")
-            self.live[name] = LiveEndpoint(ModelEndpoint(model, keys), variant["VariantName"])
+            processes = ModelProcesses(path, keys)
+            if name not in self.endpoints.names():  # deleted while its model loaded
+                processes.close()
+                return
+            replaced = self.live.get(name)
+            self.live[name] = LiveEndpoint(processes, variant["VariantName"])
             self.endpoints.update(name, EndpointStatus=IN_SERVICE, EndpointConfigName=config)
+            if replaced is not None:  # UpdateEndpoint: the old model's processes end once they have answered
+                replaced.model.close()
         except Exception as error:
             traceback.print_exc(file=sys.stderr)
             reason = error.message if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
             if name in self.endpoints.names():
                 self.endpoints.update(name, EndpointStatus=FAILED, FailureReason=reason[:MAX_MESSAGE])
+        finally:
+            loaded = self.loading.pop(name, None)
+            if loaded is not None:
+                loaded.set()
 
     # --- SageMaker Runtime --------------------------------------------------------------------------------------
 
     def invoke(self, name: str, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str, str]:
         """InvokeEndpoint: the response body, its type, and the variant that answered."""
         live = self.live.get(name)
+        if live is None and (loading := self.loading.get(name)) is not None:
+            loading.wait(timeout=LOAD_WAIT_SECONDS)  # a restarted server's endpoints are InService, loading again
+            live = self.live.get(name)
         if live is None:
             if name in self.endpoints.names():
                 raise ServiceError("ValidationError", f"Endpoint {name} is not in service: it is "
