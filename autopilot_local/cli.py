@@ -150,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free port)")
     server.add_argument("--max-concurrent-jobs", type=int, default=1, metavar="N",
                         help="AutoML jobs that run at once; the others wait as InProgress (default 1)")
+    server.add_argument("--max-active-jobs", type=int, default=100, metavar="N",
+                        help="AutoML jobs InProgress at once, running or waiting; past it CreateAutoMLJob is "
+                             "ResourceLimitExceeded (default 100)")
+    server.add_argument("--max-endpoints", type=int, default=10, metavar="N",
+                        help="endpoints at once, each a model process per core; past it CreateEndpoint is "
+                             "ResourceLimitExceeded (default 10)")
     server.set_defaults(handler=_server)
 
     demo = commands.add_parser("demo", help="a full job on the Ames housing prices, in about a minute")
@@ -357,9 +363,11 @@ def _server(args) -> int:
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"port must be between 0 and 65535, got {args.port}")
-    if args.max_concurrent_jobs < 1:
-        raise InputError(f"max concurrent jobs must be at least 1, got {args.max_concurrent_jobs}")
-    serve(args.host, args.port, args.max_concurrent_jobs)
+    for option, value in (("max concurrent jobs", args.max_concurrent_jobs), ("max active jobs", args.max_active_jobs),
+                          ("max endpoints", args.max_endpoints)):
+        if value < 1:
+            raise InputError(f"{option} must be at least 1, got {value}")
+    serve(args.host, args.port, args.max_concurrent_jobs, args.max_active_jobs, args.max_endpoints)
     return 0
 
 

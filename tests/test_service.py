@@ -29,8 +29,8 @@ pytestmark = pytest.mark.usefixtures("fake_aws")
 class Server(LocalService):
     """One server process with a home of its own, and requests sent raw."""
 
-    def __init__(self, home, port: int = 0):
-        super().__init__(home, port)
+    def __init__(self, home, port: int = 0, **quotas):
+        super().__init__(home, port, **quotas)
         self.port = int(self.url.rsplit(":", 1)[1])
 
     def client(self, service: str, validate: bool = True):
@@ -194,6 +194,23 @@ def test_boto3_reads_the_errors_as_aws_errors(server):
     assert too_many.value.response["Error"]["Code"] == "ValidationException"
 
 
+def test_quotas_are_resource_limit_exceeded_as_aws_words_them(tmp_path):
+    running = Server(tmp_path / "home", max_active_jobs=1, max_endpoints=1)
+    try:
+        sagemaker = running.client("sagemaker")
+        sagemaker.create_auto_ml_job_v2(**_request("first", bucket="missing"))  # InProgress for a second or two
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            sagemaker.create_auto_ml_job_v2(**_request("second", bucket="missing"))
+        error = refused.value.response["Error"]
+        assert error["Code"] == "ResourceLimitExceeded"
+        assert "service limit 'Maximum number of AutoML jobs in progress' is 1 Jobs" in error["Message"]
+        assert [s["AutoMLJobName"] for s in sagemaker.list_auto_ml_jobs()["AutoMLJobSummaries"]] == ["first"]
+        _ended(sagemaker, "first")
+        sagemaker.create_auto_ml_job_v2(**_request("second", bucket="missing"))  # the slot is free again
+    finally:
+        running.stop()
+
+
 def test_a_job_refused_for_its_data_fails_naming_the_column(server, tmp_path):
     sagemaker = server.client("sagemaker")
     _upload(server, tmp_path, frame=regression_frame(n=600).rename(columns={"price": "cost"}))
@@ -290,7 +307,7 @@ def _until(check, limit: float = 120):
 
 
 def test_a_candidate_behind_an_endpoint_and_a_batch_transform(tmp_path, model):
-    server = Server(tmp_path / "home")
+    server = Server(tmp_path / "home", max_endpoints=1)
     try:
         sagemaker, runtime, s3 = server.client("sagemaker"), server.client("sagemaker-runtime"), server.client("s3")
         _upload(server, tmp_path)
@@ -302,6 +319,9 @@ def test_a_candidate_behind_an_endpoint_and_a_batch_transform(tmp_path, model):
                    "InstanceType": "ml.m5.large"}
         sagemaker.create_endpoint_config(EndpointConfigName="served-config", ProductionVariants=[variant])
         sagemaker.create_endpoint(EndpointName="served", EndpointConfigName="served-config")
+        with pytest.raises(botocore.exceptions.ClientError, match="ResourceLimitExceeded.*'Maximum number of "
+                                                                  "endpoints' is 1 Endpoints"):
+            sagemaker.create_endpoint(EndpointName="another", EndpointConfigName="served-config")
         _until(lambda: sagemaker.describe_endpoint(EndpointName="served")["EndpointStatus"] == "InService")
         rows = regression_frame(n=600, seed=1).drop(columns=["price"])
         body = rows.head(5).to_csv(header=False, index=False)

@@ -21,7 +21,8 @@ import sys
 from ..errors import InputError
 
 
-def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1, max_active_jobs: int = 100,
+          max_endpoints: int = 10) -> None:
     """Answer SageMaker's, S3's and STS's APIs on ``host``:``port`` until interrupted.
 
     Parameters
@@ -32,6 +33,10 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
         The port; 0 picks a free one (the line printed at start names it).
     max_running_jobs : int, default 1
         AutoML jobs that run at once; the others wait as InProgress / Starting.
+    max_active_jobs : int, default 100
+        AutoML jobs InProgress at once, running or waiting: a quota, past which a create is ResourceLimitExceeded.
+    max_endpoints : int, default 10
+        Endpoints at once (each holds its model in a process per core): the same kind of quota.
     """
     try:
         import moto  # noqa: F401
@@ -49,8 +54,8 @@ def serve(host: str = "127.0.0.1", port: int = 8080, max_running_jobs: int = 1) 
 
     listening = bind(host, port)
     url = url_of(listening)
-    jobs = JobRunner(url, max_running_jobs)
-    endpoints = Endpoints()
+    jobs = JobRunner(url, max_running_jobs, max_active_jobs)
+    endpoints = Endpoints(max_endpoints)
     transforms = TransformJobs(endpoints, url)
     # the service and its jobs read and write its own S3, which takes any credentials: a server started in a shell
     # with none must not fail its jobs for want of them

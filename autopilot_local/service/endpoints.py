@@ -22,7 +22,7 @@ from ..files import JobFolder
 from ..job import candidate_model_file
 from ..serve import ModelProcesses, RequestError
 from ..vocabulary import ACCOUNT, MAX_MESSAGE
-from .protocol import ServiceError, validation
+from .protocol import ServiceError, limit_exceeded, validation
 from .records import Records, page
 
 IN_SERVICE, CREATING, UPDATING, FAILED = "InService", "Creating", "Updating", "Failed"
@@ -38,9 +38,16 @@ class LiveEndpoint:
 
 
 class Endpoints:
-    """The service's models, endpoint configs and endpoints, and the live model behind each endpoint."""
+    """The service's models, endpoint configs and endpoints, and the live model behind each endpoint.
 
-    def __init__(self):
+    Parameters
+    ----------
+    max_endpoints : int, default 10
+        Endpoints at once; another is ResourceLimitExceeded, as a quota makes it.
+    """
+
+    def __init__(self, max_endpoints: int = 10):
+        self.max_endpoints = max_endpoints  # each holds its model in a process per core: a laptop's memory is finite
         self.models = Records("model", "Model")
         self.configs = Records("endpoint-config", "Endpoint configuration")
         self.endpoints = Records("endpoint", "Endpoint")
@@ -127,6 +134,8 @@ class Endpoints:
         """CreateEndpoint: answered at once, Creating until its model is loaded."""
         name, config = request["EndpointName"], request["EndpointConfigName"]
         self.configs.get(config)
+        if name not in self.endpoints.names() and len(self.endpoints.names()) >= self.max_endpoints:
+            raise limit_exceeded("Maximum number of endpoints", self.max_endpoints, "Endpoints")
         record = self.endpoints.create(name, {"EndpointName": name, "EndpointConfigName": config,
                                               "EndpointStatus": CREATING})
         self._load_in_background(name, config)

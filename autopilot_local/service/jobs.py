@@ -24,7 +24,7 @@ from ..forks import alive
 from ..job import Job
 from ..progress import Reporter
 from ..vocabulary import FAILED, IN_PROGRESS, MAX_MESSAGE, STOPPED, TERMINAL_STATUSES
-from .protocol import in_use, not_found, validation
+from .protocol import in_use, limit_exceeded, not_found, validation
 
 POLL = 0.5  # seconds between the runner's looks at its processes
 DONE = ("ended", "stopped")  # the states of a record whose job no process will run again
@@ -39,10 +39,12 @@ class JobRunner:
         The server's own URL: a job reads and writes ``s3://`` through it.
     max_running : int, default 1
         Jobs that run at once; a laptop is never oversubscribed.
+    max_active : int, default 100
+        Jobs InProgress at once, running or waiting; another is ResourceLimitExceeded, as a quota makes it.
     """
 
-    def __init__(self, endpoint_url: str, max_running: int = 1):
-        self.endpoint_url, self.max_running = endpoint_url, max_running
+    def __init__(self, endpoint_url: str, max_running: int = 1, max_active: int = 100):
+        self.endpoint_url, self.max_running, self.max_active = endpoint_url, max_running, max_active
         self.folder = registry.home() / "service" / "jobs"
         self.processes: dict[str, subprocess.Popen] = {}
         self.lock = threading.Lock()
@@ -70,6 +72,9 @@ class JobRunner:
         with self.lock:
             if registry.exists(name) or self._record_path(name).exists():
                 raise in_use(f"Job with name {name} already exists")
+            active = [n for n in self._recorded() if (self._record(n) or {}).get("state") not in DONE]
+            if len(active) >= self.max_active:
+                raise limit_exceeded("Maximum number of AutoML jobs in progress", self.max_active, "Jobs")
             write_json(self._record_path(name), {"request": request, "created": time.time(), "state": "queued"})
         return arn("automl-job", config.job_name)
 

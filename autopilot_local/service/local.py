@@ -33,6 +33,8 @@ class LocalService:
         The port; 0 picks a free one.
     max_concurrent_jobs : int, default 1
         AutoML jobs that run at once.
+    max_active_jobs, max_endpoints : int, default 100 and 10
+        The quotas past which CreateAutoMLJob and CreateEndpoint are ResourceLimitExceeded.
     python : str, optional
         The python that runs the server (one with autopilot-local's ``server`` extra); by default this one.
 
@@ -51,12 +53,13 @@ class LocalService:
     """
 
     def __init__(self, home: str | Path | None = None, port: int = 0, max_concurrent_jobs: int = 1,
-                 python: str | None = None):
+                 python: str | None = None, max_active_jobs: int = 100, max_endpoints: int = 10):
         self.home = Path(home or os.environ.get("AUTOPILOT_LOCAL_HOME") or Path.home() / ".autopilot-local")
         self.log = self.home / "service" / "server.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [python or sys.executable, "-m", "autopilot_local.cli", "server", "--port", str(port),
-                   "--max-concurrent-jobs", str(max_concurrent_jobs)]
+                   "--max-concurrent-jobs", str(max_concurrent_jobs), "--max-active-jobs", str(max_active_jobs),
+                   "--max-endpoints", str(max_endpoints)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                         env=os.environ | {"AUTOPILOT_LOCAL_HOME": str(self.home)})
         said = []  # what the server printed before it listened (warnings, say), or instead of listening

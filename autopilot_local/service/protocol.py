@@ -38,6 +38,14 @@ def in_use(message: str) -> ServiceError:
     return ServiceError("ResourceInUse", message)
 
 
+def limit_exceeded(quota: str, limit: int, unit: str) -> ServiceError:
+    """SageMaker's ResourceLimitExceeded, in the words AWS uses for a service quota reached."""
+    return ServiceError("ResourceLimitExceeded", (
+        f"The account-level service limit '{quota}' is {limit} {unit}, with current utilization of {limit} {unit} "
+        f"and a request delta of 1 {unit}. Please use AWS Service Quotas to request an increase for this quota. "
+        "If AWS Service Quotas is not available, contact AWS support to request an increase for this quota."))
+
+
 def validation(message: str) -> ServiceError:
     """SageMaker's ValidationException."""
     return ServiceError("ValidationException", message)
