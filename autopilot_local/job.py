@@ -55,6 +55,7 @@ from .vocabulary import (
 
 # What the best candidate's explanation may take: what is left of the job's budget, at most 30 s; 3 s without one
 EXPLAIN_SECONDS, EXPLAIN_UNBUDGETED = 30.0, 3.0
+LISTING_SECONDS = 1.0  # the least time between two writes of the candidates listed while a job runs
 
 
 def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
@@ -149,6 +150,7 @@ class Job:
         self.spent_before = 0.0  # seconds earlier runs of this job spent before they were interrupted
         self.mode: str | None = None  # as resolved, once the data is read
         self.compiling = None  # the child compiling the explainer while the job tunes
+        self.listing: tuple | None = None  # (data, results so far, when last written) while candidates finish
 
     # --- status -----------------------------------------------------------------------------------------------
 
@@ -328,6 +330,7 @@ class Job:
         except KeyError:
             study = tuning.create_study(storage, name, settings, list(matrices))
         self.reporter.start_tuning(settings.max_trials, deadline, data.objective)
+        self.listing = (data, [], 0.0)
         outcome = tuning.tune(study, self.queue, matrices, plan, settings, on_result=self._on_result)
         self.reporter.finish_tuning()
         return outcome
@@ -336,6 +339,12 @@ class Job:
         self.reporter.trial(result, best)
         self.heartbeat()
         self.write_describe()  # LastModifiedTime moves with every candidate, as the cloud's does
+        if self.listing is not None:  # ListCandidatesForAutoMLJob shows candidates as they finish, as AWS's does
+            data, results, written = self.listing
+            results.append(result)
+            if time.time() - written >= LISTING_SECONDS:  # at most once a second: the list is rewritten whole
+                self._write_candidates(data, results, None, None)
+                self.listing = (data, results, time.time())
 
     def _select(self, data: PreparedData, outcome: tuning.Outcome, transforms, evaluated) -> dict:
         if outcome.best is None and outcome.stop_reason == STOPPED:  # stopped before a candidate finished
@@ -412,6 +421,7 @@ class Job:
         done = self._fitted_models() if resume else {}
         stack_inputs = next((f.result.inputs for f in done.values() if f.result.level == 2), None)
         self.reporter.start_tuning(len(data.plan) + 2, settings.deadline, data.objective)  # and two ensembles
+        self.listing = (data, [], 0.0)
         outcome = ensembling.run(prepared, data.plan, settings, done=done, stack_inputs=stack_inputs,
                                  on_result=self._on_result, on_fitted=self._save_fitted)
         self.reporter.finish_tuning()

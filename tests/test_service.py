@@ -194,6 +194,26 @@ def test_boto3_reads_the_errors_as_aws_errors(server):
     assert too_many.value.response["Error"]["Code"] == "ValidationException"
 
 
+def test_candidates_are_listed_as_they_finish(server, tmp_path):
+    """As in Autopilot, ListCandidatesForAutoMLJob shows the finished candidates while the job still tunes."""
+    sagemaker = server.client("sagemaker")
+    _upload(server, tmp_path)
+    sagemaker.create_auto_ml_job_v2(**_request("growing", MaxCandidates=16))
+    seen: set = set()
+    ends = time.time() + 240
+    while (described := sagemaker.describe_auto_ml_job_v2(AutoMLJobName="growing"))["AutoMLJobStatus"] == \
+            "InProgress":
+        listed = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName="growing")["Candidates"]
+        if described["AutoMLJobSecondaryStatus"] == "ModelTuning":
+            seen |= {c["CandidateName"] for c in listed}
+        assert time.time() < ends
+        time.sleep(0.3)
+    final = {c["CandidateName"] for c in sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName="growing")[
+        "Candidates"]}
+    assert described["AutoMLJobStatus"] == "Completed"
+    assert seen and seen < final, (len(seen), len(final))
+
+
 def test_quotas_are_resource_limit_exceeded_as_aws_words_them(tmp_path):
     running = Server(tmp_path / "home", max_active_jobs=1, max_endpoints=1)
     try:
