@@ -28,6 +28,7 @@ from .notebooks import write_candidate_artifacts
 from .progress import Reporter
 from .reports import explainability, performance, treeshap
 from .stages import (
+    DEADLINE_SKIP,
     PreparedData,
     ensemble_from,
     ensemble_of,
@@ -310,6 +311,8 @@ class Job:
         matrices, transforms, failures = fit_transforms(data, train_rows, valid_rows, deadline=self._deadline(),
                                                         workers=workers_of(self.config))
         self.partial_failures.extend(failures)
+        if not matrices and failures and all(DEADLINE_SKIP in failure for failure in failures):
+            raise self._none_completed("candidate", set(failures))
         if not matrices:
             raise RuntimeError("every candidate's feature transform failed: " + "; ".join(failures))
         if self.queue is not None:
@@ -352,8 +355,7 @@ class Job:
             return self._finish(STOPPED, STOPPED)
         if outcome.best is None:  # a failed job lists its failed candidates, as AWS does
             self._write_candidates(data, outcome.trials, None, None)
-            reasons = {t.failure_reason for t in outcome.trials if t.failure_reason}
-            raise RuntimeError("no candidate completed" + (f": {'; '.join(sorted(reasons))[:400]}" if reasons else ""))
+            raise self._none_completed("candidate", {t.failure_reason for t in outcome.trials if t.failure_reason})
         best = outcome.best
         model = CandidateModel(
             name=best.candidate_name(self.config.job_name),
@@ -429,8 +431,7 @@ class Job:
             self._write_candidates(data, outcome.results, None, None)
             if outcome.stop_reason == STOPPED:
                 return self._finish(STOPPED, STOPPED)
-            reasons = sorted({r.failure_reason for r in outcome.results if r.failure_reason})
-            raise RuntimeError("no model completed" + (f": {'; '.join(reasons)[:400]}" if reasons else ""))
+            raise self._none_completed("model", {r.failure_reason for r in outcome.results if r.failure_reason})
         best = outcome.best
         model = CandidateModel(
             name=best.candidate_name(self.config.job_name),
@@ -478,6 +479,31 @@ class Job:
 
     def _fitted_models(self) -> dict:
         return {path.stem: load_model(path) for path in sorted(self.folder.base_models.glob("*.joblib"))}
+
+    def _none_completed(self, what: str, reasons: set) -> Exception:
+        """The failure of a job that finished no candidate, with the candidates' reasons. When the budget ran out,
+        it is the setting at fault (an `InputError`): the message says where the time went and a budget that
+        would leave room for a candidate."""
+        shown = f" ({'; '.join(sorted(reasons))[:400]})" if reasons else ""
+        budget, deadline = self.config.max_job_runtime, self._deadline()
+        if not budget or time.time() < deadline - 1.0:
+            return RuntimeError(f"no {what} completed{shown}")
+        stages = self._stage_seconds()
+        spent = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stages.items())
+        before = sum(seconds for stage, seconds in stages.items() if stage not in ("ModelTuning", "TrainingModels"))
+        return InputError(f"no {what} completed in MaxAutoMLJobRuntimeInSeconds={budget}: {spent}; "
+                          f"{max(stages, key=stages.get)} took the most. Try MaxAutoMLJobRuntimeInSeconds="
+                          f"{_round_up(max(2 * budget, 3 * before))} or more{shown}")
+
+    def _stage_seconds(self) -> dict:
+        """Seconds this run spent in each secondary status so far, in order (an earlier run's are not counted)."""
+        seconds: dict = {}
+        times = [datetime.fromisoformat(entry["Time"]).timestamp() for entry in self.history] + [time.time()]
+        for entry, start, end in zip(self.history, times, times[1:]):
+            if end > self.started:
+                seconds[entry["SecondaryStatus"]] = seconds.get(entry["SecondaryStatus"], 0.0) + end - max(start,
+                                                                                                         self.started)
+        return seconds
 
     def _finish(self, status: str, secondary: str) -> dict:
         self.ended = time.time()
@@ -538,6 +564,11 @@ def candidate_model_file(job_dir, candidate_name: str) -> Path:
         model = _tuned_candidate(folder, row)
     dump_model(path, model)
     return path
+
+
+def _round_up(seconds: float) -> int:
+    """``seconds`` up to the next ten, as a budget is given."""
+    return int(-(-seconds // 10) * 10)
 
 
 def _tuned_candidate(folder: JobFolder, row: dict) -> CandidateModel:

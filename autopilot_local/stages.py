@@ -39,6 +39,9 @@ from .vocabulary import (
     objective_direction,
 )
 
+# why a dpp whose transform the budget left no time for is left out
+DEADLINE_SKIP = "skipped, MaxAutoMLJobRuntimeInSeconds reached in feature engineering"
+
 
 @dataclass
 class PreparedData:
@@ -268,7 +271,7 @@ def fit_transforms(data: PreparedData, train_rows, valid_rows, definitions=None,
         if not finished.succeeded:
             failures.append(f"{label}: feature transform failed: {finished.error}")
         elif finished.value is None:
-            failures.append(f"{label}: skipped, MaxAutoMLJobRuntimeInSeconds reached in feature engineering")
+            failures.append(f"{label}: {DEADLINE_SKIP}")
         else:
             transform, train_matrix, valid_matrix = finished.value
             transforms[label], matrices[label] = transform, (train_matrix, valid_matrix)

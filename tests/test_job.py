@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from datetime import datetime
 
 import numpy as np
@@ -14,6 +15,7 @@ from conftest import classification_frame, regression_frame
 
 from autopilot_local import JobConfig, load_best_model, run_job
 from autopilot_local.cli import main
+from autopilot_local.errors import InputError
 from autopilot_local.io import read_table
 
 
@@ -122,12 +124,18 @@ def test_separate_validation_file_is_the_holdout(tmp_path):
     assert mse == pytest.approx(document["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"], rel=1e-9)
 
 
-def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_path):
+def _wide(tmp_path):
+    """12,000 rows x 40 numbers: an MLP trial (5 folds) takes about 6 s here."""
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(12000, 40)), columns=[f"f{i}" for i in range(40)])
     frame["y"] = frame.sum(axis=1) + rng.normal(size=12000)
     path = tmp_path / "wide.csv"
     frame.to_csv(path, index=False)
+    return path
+
+
+def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_path):
+    path = _wide(tmp_path)
     config, document = _job(tmp_path, path, "y", max_candidates=6, algorithms=("linear-learner", "mlp"),
                             max_runtime_per_training_job=2)
     assert document["AutoMLJobStatus"] == "Completed"
@@ -136,6 +144,20 @@ def test_max_runtime_per_training_job_fails_slow_trials_and_the_job_goes_on(tmp_
     assert all("MaxRuntimePerTrainingJobInSeconds" in c["FailureReason"] for c in failed)
     assert all(_seconds(c) < 2 + 1.0 for c in failed)
     assert "-linear-learner-" in document["BestCandidate"]["CandidateName"]  # the fast linear candidates finish and win
+
+
+def test_a_budget_no_candidate_fits_fails_saying_where_the_time_went_and_what_would_do(tmp_path):
+    config = JobConfig(data=str(_wide(tmp_path)), target="y", output_dir=str(tmp_path / "jobs"), seed=0,
+                       max_candidates=4, algorithms=("mlp",), max_job_runtime=4)
+    with pytest.raises(InputError, match="Try MaxAutoMLJobRuntimeInSeconds="):
+        run_job(config)
+    document = json.loads((config.job_dir / "job.json").read_text())
+    reason = document["FailureReason"]
+    assert document["AutoMLJobStatus"] == "Failed"
+    assert reason.startswith("no candidate completed in MaxAutoMLJobRuntimeInSeconds=4: "), reason
+    assert re.search(r"AnalyzingData \d+\.\d s, FeatureEngineering \d+\.\d s.*; \w+ took the most", reason), reason
+    suggested = int(re.search(r"Try MaxAutoMLJobRuntimeInSeconds=(\d+) or more", reason).group(1))
+    assert suggested >= 8 and suggested % 10 == 0
 
 
 def test_max_job_runtime_ends_the_job_within_two_percent(tmp_path, regression_csv):
