@@ -15,8 +15,10 @@ EXIT_INPUT_ERROR = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (default: the process's arguments) and return its exit status."""
+    started = time.time()  # a job's clock starts with the command, before the imports it waits for
     parser = _parser()
     args = parser.parse_args(argv)
+    args.started = started
     try:
         return args.handler(args) or 0
     except InputError as error:
@@ -27,8 +29,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that takes no abbreviated option: --max-runtime must not quietly mean the per-trial limit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **({"allow_abbrev": False} | kwargs))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autopilot-local", description="SageMaker Autopilot's AutoML job, locally.")
+    parser = _Parser(prog="autopilot-local", description="SageMaker Autopilot's AutoML job, locally.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run an AutoML job on a table")
@@ -187,13 +196,13 @@ def _run(args) -> int:
         if not args.data or not args.target:
             raise InputError("run needs a data file and --target (or --request FILE)")
         config = JobConfig(**{k: v for k, v in settings.items() if v is not None})
-    return _run_config(config, args.quiet)
+    return _run_config(config, args.quiet, args.started)
 
 
-def _run_config(config, quiet: bool) -> int:
+def _run_config(config, quiet: bool, started: float) -> int:
     from .job import run_job
 
-    return _execute(lambda reporter: run_job(config, reporter), config.job_dir, quiet)
+    return _execute(lambda reporter: run_job(config, reporter, started), config.job_dir, quiet)
 
 
 def _resume(args) -> int:
@@ -397,7 +406,7 @@ def _demo(args) -> int:
     config = demo_config(args.output)
     print(f"Demo: predicting sale prices of {config.data} (Ames housing), "
           f"{config.max_candidates} candidates or {config.max_job_runtime} s", file=sys.stderr)
-    return _run_config(config, args.quiet)
+    return _run_config(config, args.quiet, args.started)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ EXPLAIN_SECONDS, EXPLAIN_UNBUDGETED = 30.0, 3.0
 LISTING_SECONDS = 1.0  # the least time between two writes of the candidates listed while a job runs
 
 
-def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
+def run_job(config: JobConfig, reporter: Reporter | None = None, started: float | None = None) -> dict:
     """Run one job to its end, writing its folder as it goes.
 
     Parameters
@@ -68,6 +68,9 @@ def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
         The job's request.
     reporter : Reporter, optional
         Told of each stage and trial (the command line's progress bar); by default nothing is shown.
+    started : float, optional
+        ``time.time()`` when the job was asked for, its CreationTime and the start of its budget; by default now.
+        The command line gives the moment it started, so that its imports count against the budget too.
 
     Returns
     -------
@@ -79,7 +82,7 @@ def run_job(config: JobConfig, reporter: Reporter | None = None) -> dict:
     InputError
         On bad input (nothing is written) or a job folder that already holds a job.
     """
-    job = Job(config, reporter or Reporter())
+    job = Job(config, reporter or Reporter(), started)
     if job.folder.job_json.exists():
         status = read_json(job.folder.job_json).get("AutoMLJobStatus", "unknown")
         raise InputError(
@@ -129,13 +132,13 @@ def resume_job(job_dir, reporter: Reporter | None = None, storage: str | None = 
 class Job:
     """One running job's status and the files that report it."""
 
-    def __init__(self, config: JobConfig, reporter: Reporter):
+    def __init__(self, config: JobConfig, reporter: Reporter, started: float | None = None):
         self.config = config
         self.reporter = reporter
         output = str(config.output_dir).rstrip("/")
         self.folder = JobFolder(config.job_dir, config.job_name, f"{output}/{config.job_name}" if s3.is_s3(output)
                                 else None)
-        self.created = time.time()
+        self.created = started or time.time()
         self.status, self.secondary_status = IN_PROGRESS, "Starting"
         self.history = [
             {"Status": IN_PROGRESS, "SecondaryStatus": "Starting", "Time": artifacts.iso_time(self.created)}
@@ -146,7 +149,7 @@ class Job:
         self.problem_type = self.objective = None
         self.ended: float | None = None
         self.artifacts: dict = {}
-        self.started = time.time()  # this run's start (a resumed job's created is the first run's)
+        self.started = self.created  # this run's start (a resumed job's created is the first run's)
         self.queue: TrialQueue | None = None  # the job's trials for any worker, once tuning is ahead
         self.spent_before = 0.0  # seconds earlier runs of this job spent before they were interrupted
         self.mode: str | None = None  # as resolved, once the data is read

@@ -169,6 +169,19 @@ def test_max_job_runtime_ends_the_job_within_two_percent(tmp_path, regression_cs
     assert 1 < len(_candidates(config)) < 750
 
 
+def test_the_command_lines_budget_counts_from_the_command_not_from_after_its_imports(tmp_path, regression_csv,
+                                                                                    capsys):
+    asked = datetime.now().astimezone()
+    assert main(["run", str(regression_csv), "--target", "price", "--max-job-runtime", "10", "--output",
+                 str(tmp_path), "--job-name", "clock", "--quiet"]) == 0
+    document = json.loads((tmp_path / "clock" / "job.json").read_text())
+    created = datetime.fromisoformat(document["CreationTime"])
+    assert 0 <= (created - asked).total_seconds() < 0.5  # the job's clock starts as the command does
+    with pytest.raises(SystemExit):  # an abbreviation is refused: --max-runtime is not the per-trial limit
+        main(["run", str(regression_csv), "--target", "price", "--max-runtime", "10"])
+    assert "unrecognized arguments: --max-runtime" in capsys.readouterr().err
+
+
 def test_request_file_runs_the_aws_request(tmp_path, regression_csv):
     request = JobConfig(data=str(regression_csv), target="price", job_name="from-request", max_candidates=2,
                         algorithms=("linear-learner",), output_dir=str(tmp_path / "jobs")).to_request()
