@@ -263,7 +263,7 @@ def jobs(tmp_path_factory) -> dict:
     # half a second of budget (less the sliver kept for writing): reading and analysing the table spend it, so
     # every dpp's feature transform (or every trial, if one transform started in time) is cut off and the job fails
     failed = _config(root, regression, "price", "failed", max_job_runtime=1)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(InputError, match="Try MaxAutoMLJobRuntimeInSeconds="):
         run_job(failed)
     ensembled = JobConfig(data=str(regression), target="price", output_dir=str(root), job_name="ensembled",
                           mode="ENSEMBLING", max_candidates=4, allow_small=True, seed=0)

@@ -106,7 +106,7 @@ class TrialQueue:
         """A new queue whose study attributes hold ``info``: what a worker needs to rebuild the job."""
         optuna.create_study(storage=storage, study_name=job_name + SUFFIX)
         queue = cls(storage, job_name)
-        queue.update(state=ACTIVE, **info)
+        queue.update(**info, state=ACTIVE)  # the state last: a worker reads the job once it has one
         return queue
 
     @classmethod

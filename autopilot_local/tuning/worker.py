@@ -22,7 +22,8 @@ PATIENCE = 600.0  # seconds a worker waits for a job's leader that has gone sile
 def join(storage, job_name: str, wait: float) -> TrialQueue:
     """The queue of the job named ``job_name``, waiting up to ``wait`` seconds for the job to appear."""
     ends = time.time() + wait
-    while not TrialQueue.exists(storage, job_name):
+    # the queue's study appears before the facts the job writes into it, its state last
+    while not (TrialQueue.exists(storage, job_name) and "state" in TrialQueue(storage, job_name).info()):
         if time.time() >= ends:
             raise InputError(f"no job named {job_name!r} in the storage after {wait:g} s "
                              "(start it with autopilot-local run ... --storage URL)")
